@@ -5,6 +5,7 @@ let package = Package(
     name: "TokenStore",
     products: [
         .library(name: "TokenStore", targets: ["TokenStore"]),
+        .library(name: "tokenstore", type: .dynamic, targets: ["CTokenStore"]),
         .executable(name: "tokenstore", targets: ["tokenstore"]),
         .executable(name: "tokenstore-bench", targets: ["tokenstore-bench"]),
     ],
@@ -12,6 +13,11 @@ let package = Package(
         .target(
             name: "TokenStore",
             path: "Sources/TokenStore"
+        ),
+        .target(
+            name: "CTokenStore",
+            dependencies: ["TokenStore"],
+            path: "Sources/CTokenStore"
         ),
         .executableTarget(
             name: "tokenstore",
