@@ -17,7 +17,19 @@ let package = Package(
         .target(
             name: "CTokenStore",
             dependencies: ["TokenStore"],
-            path: "Sources/CTokenStore"
+            path: "Sources/CTokenStore",
+            exclude: ["tokenstore.map"],
+            linkerSettings: [
+                // libtokenstore.so: self-contained (no Swift runtime needed on the host), with a
+                // SONAME, exporting only the ts_* C API listed in include/tokenstore.h.
+                .unsafeFlags(
+                    [
+                        "-static-stdlib",
+                        "-Xlinker", "-soname=libtokenstore.so.0",
+                        "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CTokenStore/tokenstore.map",
+                    ],
+                    .when(platforms: [.linux])),
+            ]
         ),
         .executableTarget(
             name: "tokenstore",

@@ -1,0 +1,146 @@
+// The C boundary's plumbing: argument validation, handle access and error mapping.
+//
+// Every `ts_*` entry point goes through these helpers, so that no value a C caller can pass
+// reaches a Swift trap: strings are measured with a bounded scan and validated as UTF-8,
+// enums are parsed with failable initialisers, and every error becomes a status code.
+
+import TokenStore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: Status codes (tokenstore.h)
+
+/// `TS_OK`: success.
+let TS_OK: Int32 = 0
+/// `TS_STALE`: the write was older than the stored event time and was ignored.
+let TS_STALE: Int32 = 1
+/// `TS_NOTFOUND`: no record matches.
+let TS_NOTFOUND: Int32 = TokenStoreError.Code.notFound.rawValue
+/// `TS_EINVAL`: a bad argument; nothing changed.
+let TS_EINVAL: Int32 = TokenStoreError.Code.invalidArgument.rawValue
+/// `TS_EIO`: a system call or an allocation failed.
+let TS_EIO: Int32 = TokenStoreError.Code.io.rawValue
+
+// MARK: Strings
+
+/// Longest store path accepted from C (`TS_MAX_PATH_BYTES`).
+let maxPathBytes = 4096
+
+/// Turns a C string argument into a `String`, or `nil` when it is NULL, empty, longer than
+/// `limit` bytes or not valid UTF-8.
+///
+/// Reads at most `limit + 1` bytes, so an unterminated buffer is never over-read past that.
+@inline(__always)
+func argument(_ pointer: UnsafePointer<CChar>?, limit: Int) -> String? {
+    guard let pointer else { return nil }
+    let length = strnlen(pointer, limit + 1)
+    guard length != 0, length <= limit else { return nil }
+    return pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+        String(validating: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+    }
+}
+
+/// The outcome of parsing an optional C string: absent (NULL), valid, or invalid.
+enum OptionalArgument {
+    /// The caller passed NULL.
+    case absent
+    /// The caller passed a valid string.
+    case present(String)
+    /// The caller passed an empty, oversize or non-UTF-8 string.
+    case invalid
+
+    /// Parses `pointer`, where NULL is allowed and means "absent".
+    @inline(__always)
+    init(_ pointer: UnsafePointer<CChar>?, limit: Int) {
+        guard let pointer else {
+            self = .absent
+            return
+        }
+        guard let value = argument(pointer, limit: limit) else {
+            self = .invalid
+            return
+        }
+        self = .present(value)
+    }
+}
+
+/// A static NUL-terminated C string; never freed.
+@inline(__always)
+func staticText(_ text: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// The pointer handed to C for a view's bytes; an empty value points at a static empty string.
+@inline(__always)
+func viewText(_ bytes: UnsafeRawBufferPointer) -> UnsafePointer<CChar> {
+    guard let base = bytes.baseAddress else { return staticText("") }
+    return base.assumingMemoryBound(to: CChar.self)
+}
+
+// MARK: Times and counts
+
+/// Validates an event time: milliseconds since the epoch, not negative.
+@inline(__always)
+func eventTime(_ milliseconds: Int64) -> Int64? {
+    milliseconds >= 0 ? milliseconds : nil
+}
+
+/// The wall clock in milliseconds since the epoch.
+func currentTimeMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) &* 1000 &+ Int64(now.tv_nsec) / 1_000_000
+}
+
+/// A count as the C `uint64_t` it is reported in; negative values (never expected) become 0.
+@inline(__always)
+func cCount(_ value: Int) -> UInt64 {
+    UInt64(clamping: value)
+}
+
+// MARK: Handles
+
+/// Calls `body` with the store behind a C handle, or returns `TS_EINVAL` for NULL.
+///
+/// The handle holds a +1 reference from `ts_open` until `ts_close`; the caller promises not
+/// to close it during the call, so no retain is taken here.
+@inline(__always)
+func withStore(_ handle: OpaquePointer?, _ body: (TokenStore) -> Int32) -> Int32 {
+    guard let handle else { return TS_EINVAL }
+    return Unmanaged<TokenStore>.fromOpaque(UnsafeRawPointer(handle))._withUnsafeGuaranteedRef(body)
+}
+
+// MARK: Errors
+
+/// Runs a write and maps its outcome to `TS_OK`/`TS_STALE` and its error to a status.
+@inline(__always)
+func writeStatus(_ body: () throws(TokenStoreError) -> WriteOutcome) -> Int32 {
+    do {
+        return try body() == .stale ? TS_STALE : TS_OK
+    } catch {
+        return error.code.rawValue
+    }
+}
+
+/// Runs a call and maps its error to a status; `TS_OK` when it returns.
+@inline(__always)
+func status(_ body: () throws(TokenStoreError) -> Void) -> Int32 {
+    do {
+        try body()
+        return TS_OK
+    } catch {
+        return error.code.rawValue
+    }
+}
+
+/// Maps an untyped error from a closure-taking API (`withToken`, `forEach…`) to a status.
+func statusCode(of error: any Error) -> Int32 {
+    if let error = error as? TokenStoreError { return error.code.rawValue }
+    return TS_EIO
+}

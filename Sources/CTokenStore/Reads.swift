@@ -1,0 +1,110 @@
+// The read entry points that stream records to a C callback: a key's token, a user's
+// tokens, the sendable tokens, a user's state and changelog.
+
+import TokenStore
+
+/// Calls `fn` once with a zero-copy view of a key's token; `TS_NOTFOUND` when there is none.
+@_cdecl("ts_get")
+public func ts_get(
+    _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
+    _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStore(handle) { store in
+        guard let function,
+            let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = argument(appID, limit: Limits.maxAppIDBytes)
+        else { return TS_EINVAL }
+        do {
+            let found: Int32? = try store.withToken(deviceID: device, appID: app) { view in
+                deliver(view, to: function, context: context)
+            }
+            return found == nil ? TS_NOTFOUND : TS_OK
+        } catch {
+            return statusCode(of: error)
+        }
+    }
+}
+
+/// Calls `fn` with a zero-copy view of each token the user owns, until it returns non-zero.
+@_cdecl("ts_user_tokens")
+public func ts_user_tokens(
+    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ function: TSTokenFunction?,
+    _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStore(handle) { store in
+        guard let function, let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        do {
+            try store.forEachToken(userID: user) { view in deliver(view, to: function, context: context) == 0 }
+            return TS_OK
+        } catch {
+            return statusCode(of: error)
+        }
+    }
+}
+
+/// Calls `fn` with each token a campaign may push to now for a user and app.
+@_cdecl("ts_sendable_tokens")
+public func ts_sendable_tokens(
+    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
+    _ pushKind: Int32, _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStore(handle) { store in
+        guard let function,
+            let user = argument(userID, limit: Limits.maxUserIDBytes),
+            let app = argument(appID, limit: Limits.maxAppIDBytes),
+            let kind = PushKind(c: pushKind)
+        else { return TS_EINVAL }
+        do throws(TokenStoreError) {
+            for record in try store.sendableTokens(userID: user, appID: app, kind: kind) {
+                if deliver(record, to: function, context: context) != 0 { break }
+            }
+            return TS_OK
+        } catch {
+            return error.code.rawValue
+        }
+    }
+}
+
+/// Reads a user's subscription state; `TS_NOTFOUND` for an unknown user.
+@_cdecl("ts_get_user")
+public func ts_get_user(
+    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ outSubscription: UnsafeMutablePointer<Int32>?,
+    _ outOptedInAt: UnsafeMutablePointer<Int64>?, _ outUnsubscribedAt: UnsafeMutablePointer<Int64>?
+) -> Int32 {
+    guard let outSubscription else { return TS_EINVAL }
+    outSubscription.pointee = 0
+    outOptedInAt?.pointee = 0
+    outUnsubscribedAt?.pointee = 0
+    return withStore(handle) { store in
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        do throws(TokenStoreError) {
+            guard let state = try store.user(userID: user) else { return TS_NOTFOUND }
+            outSubscription.pointee = Int32(c: state.subscription)
+            outOptedInAt?.pointee = state.optedInAt ?? 0
+            outUnsubscribedAt?.pointee = state.unsubscribedAt ?? 0
+            return TS_OK
+        } catch {
+            return error.code.rawValue
+        }
+    }
+}
+
+/// Calls `fn` with each entry of a user's changelog, oldest first, until it returns non-zero.
+@_cdecl("ts_changelog")
+public func ts_changelog(
+    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ function: TSChangeFunction?,
+    _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStore(handle) { store in
+        guard let function, let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        do {
+            try store.forEachChange(userID: user) { view in
+                var cView = CChangeView(view)
+                return withUnsafePointer(to: &cView) { function(context, UnsafeRawPointer($0)) } == 0
+            }
+            return TS_OK
+        } catch {
+            return statusCode(of: error)
+        }
+    }
+}

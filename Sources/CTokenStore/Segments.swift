@@ -1,0 +1,39 @@
+// The campaign-side entry points: segment counts and segment membership.
+
+import TokenStore
+
+/// Counts the users in a segment.
+@_cdecl("ts_segment_count")
+public func ts_segment_count(
+    _ handle: OpaquePointer?, _ segment: Int32, _ appID: UnsafePointer<CChar>?,
+    _ outCount: UnsafeMutablePointer<UInt64>?
+) -> Int32 {
+    guard let outCount else { return TS_EINVAL }
+    outCount.pointee = 0
+    return withStore(handle) { store in
+        guard let segment = Segment(c: segment, appID: appID) else { return TS_EINVAL }
+        do throws(TokenStoreError) {
+            outCount.pointee = cCount(try store.count(segment))
+            return TS_OK
+        } catch {
+            return error.code.rawValue
+        }
+    }
+}
+
+/// Calls `fn` with each user id in a segment, until it returns non-zero.
+@_cdecl("ts_segment_users")
+public func ts_segment_users(
+    _ handle: OpaquePointer?, _ segment: Int32, _ appID: UnsafePointer<CChar>?, _ function: TSUserFunction?,
+    _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStore(handle) { store in
+        guard let function, let segment = Segment(c: segment, appID: appID) else { return TS_EINVAL }
+        do {
+            try store.forEachUser(in: segment) { user in function(context, viewText(user), user.count) == 0 }
+            return TS_OK
+        } catch {
+            return statusCode(of: error)
+        }
+    }
+}

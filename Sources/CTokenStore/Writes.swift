@@ -1,0 +1,178 @@
+// The write entry points: register, change user, authorization, subscription, bounce,
+// uninstall and sweep. Each validates every argument before the store sees it.
+
+import TokenStore
+
+/// Upserts a key's token; `user_id` NULL keeps the key's owner.
+@_cdecl("ts_register")
+public func ts_register(
+    _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
+    _ token: UnsafePointer<CChar>?, _ platform: Int32, _ authorization: Int32,
+    _ userID: UnsafePointer<CChar>?, _ at: Int64
+) -> Int32 {
+    withStore(handle) { store in
+        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = argument(appID, limit: Limits.maxAppIDBytes),
+            let tokenText = argument(token, limit: Limits.maxTokenBytes),
+            let platform = Platform(c: platform),
+            let authorization = Authorization(c: authorization),
+            let at = eventTime(at)
+        else { return TS_EINVAL }
+        let user: String?
+        switch OptionalArgument(userID, limit: Limits.maxUserIDBytes) {
+        case .absent: user = nil
+        case .present(let value): user = value
+        case .invalid: return TS_EINVAL
+        }
+        let registration = Registration(
+            deviceID: device, appID: app, token: tokenText, platform: platform,
+            authorization: authorization, userID: user, at: at)
+        return writeStatus { () throws(TokenStoreError) in try store.register(registration) }
+    }
+}
+
+/// Moves a key's token to another user; `user_id` NULL makes it anonymous (logout).
+@_cdecl("ts_change_user")
+public func ts_change_user(
+    _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
+    _ userID: UnsafePointer<CChar>?, _ at: Int64
+) -> Int32 {
+    withStore(handle) { store in
+        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = argument(appID, limit: Limits.maxAppIDBytes),
+            let at = eventTime(at)
+        else { return TS_EINVAL }
+        let user: String?
+        switch OptionalArgument(userID, limit: Limits.maxUserIDBytes) {
+        case .absent: user = nil
+        case .present(let value): user = value
+        case .invalid: return TS_EINVAL
+        }
+        return writeStatus { () throws(TokenStoreError) in
+            try store.changeUser(deviceID: device, appID: app, userID: user, at: at)
+        }
+    }
+}
+
+/// Records that visible notifications were turned off or back on for a key.
+@_cdecl("ts_set_authorization")
+public func ts_set_authorization(
+    _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
+    _ authorization: Int32, _ at: Int64
+) -> Int32 {
+    withStore(handle) { store in
+        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = argument(appID, limit: Limits.maxAppIDBytes),
+            let authorization = Authorization(c: authorization),
+            let at = eventTime(at)
+        else { return TS_EINVAL }
+        return writeStatus { () throws(TokenStoreError) in
+            try store.setAuthorization(deviceID: device, appID: app, authorization: authorization, at: at)
+        }
+    }
+}
+
+/// Sets a user's subscription, creating the user if needed.
+@_cdecl("ts_set_subscription")
+public func ts_set_subscription(
+    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ subscription: Int32, _ at: Int64
+) -> Int32 {
+    withStore(handle) { store in
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes),
+            let subscription = Subscription(c: subscription),
+            let at = eventTime(at)
+        else { return TS_EINVAL }
+        return writeStatus { () throws(TokenStoreError) in
+            try store.setSubscription(userID: user, subscription: subscription, at: at)
+        }
+    }
+}
+
+/// Applies a provider's rejection of a token and reports the outcome.
+@_cdecl("ts_bounce")
+public func ts_bounce(
+    _ handle: OpaquePointer?, _ token: UnsafePointer<CChar>?, _ errorCode: UnsafePointer<CChar>?,
+    _ providerTimestamp: Int64, _ at: Int64, _ outOutcome: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    var category: Int32 = 0
+    return withUnsafeMutablePointer(to: &category) { category in
+        ts_bounce_ex(handle, token, errorCode, providerTimestamp, at, outOutcome, category)
+    }
+}
+
+/// Applies a provider's rejection of a token and reports the outcome and the classification.
+@_cdecl("ts_bounce_ex")
+public func ts_bounce_ex(
+    _ handle: OpaquePointer?, _ token: UnsafePointer<CChar>?, _ errorCode: UnsafePointer<CChar>?,
+    _ providerTimestamp: Int64, _ at: Int64, _ outOutcome: UnsafeMutablePointer<Int32>?,
+    _ outCategory: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    guard let outOutcome, let outCategory else { return TS_EINVAL }
+    outOutcome.pointee = 0
+    outCategory.pointee = 0
+    return withStore(handle) { store in
+        guard let tokenText = argument(token, limit: Limits.maxTokenBytes),
+            let code = argument(errorCode, limit: Limits.maxErrorCodeBytes),
+            let providerTime = eventTime(providerTimestamp),
+            let at = eventTime(at)
+        else { return TS_EINVAL }
+        do throws(TokenStoreError) {
+            let result = try store.bounce(
+                token: tokenText, errorCode: code, providerTimestamp: providerTime == 0 ? nil : providerTime,
+                at: at)
+            outOutcome.pointee = Int32(c: result.outcome)
+            outCategory.pointee = Int32(c: result.category)
+            return TS_OK
+        } catch {
+            return error.code.rawValue
+        }
+    }
+}
+
+/// Removes a key's token because the app was uninstalled.
+@_cdecl("ts_uninstall")
+public func ts_uninstall(
+    _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?, _ at: Int64
+) -> Int32 {
+    withStore(handle) { store in
+        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = argument(appID, limit: Limits.maxAppIDBytes),
+            let at = eventTime(at)
+        else { return TS_EINVAL }
+        return writeStatus { () throws(TokenStoreError) in try store.uninstall(deviceID: device, appID: app, at: at) }
+    }
+}
+
+/// Expires stale tokens, stamping the changelog with the current wall clock.
+@_cdecl("ts_sweep")
+public func ts_sweep(
+    _ handle: OpaquePointer?, _ platform: Int32, _ olderThan: Int64, _ outRemoved: UnsafeMutablePointer<UInt64>?
+) -> Int32 {
+    ts_sweep_at(handle, platform, olderThan, currentTimeMilliseconds(), outRemoved)
+}
+
+/// Expires stale tokens, stamping the changelog with the given event time.
+@_cdecl("ts_sweep_at")
+public func ts_sweep_at(
+    _ handle: OpaquePointer?, _ platform: Int32, _ olderThan: Int64, _ at: Int64,
+    _ outRemoved: UnsafeMutablePointer<UInt64>?
+) -> Int32 {
+    guard let outRemoved else { return TS_EINVAL }
+    outRemoved.pointee = 0
+    return withStore(handle) { store in
+        let only: Platform?
+        if platform == 0 {
+            only = nil
+        } else {
+            guard let parsed = Platform(c: platform) else { return TS_EINVAL }
+            only = parsed
+        }
+        guard let at = eventTime(at) else { return TS_EINVAL }
+        do throws(TokenStoreError) {
+            outRemoved.pointee = cCount(try store.sweep(olderThan: olderThan, platform: only, at: at))
+            return TS_OK
+        } catch {
+            return error.code.rawValue
+        }
+    }
+}
