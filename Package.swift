@@ -31,9 +31,14 @@ let package = Package(
                     .when(platforms: [.linux])),
             ]
         ),
+        .target(
+            name: "TokenStoreCLI",
+            dependencies: ["TokenStore"],
+            path: "Sources/TokenStoreCLI"
+        ),
         .executableTarget(
             name: "tokenstore",
-            dependencies: ["TokenStore"],
+            dependencies: ["TokenStoreCLI"],
             path: "Sources/tokenstore"
         ),
         .executableTarget(
@@ -43,7 +48,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenStoreTests",
-            dependencies: ["TokenStore"],
+            dependencies: ["TokenStore", "TokenStoreCLI"],
             path: "Tests/TokenStoreTests"
         ),
     ]

@@ -1,0 +1,108 @@
+import TokenStore
+
+/// `tokenstore stat PATH`: the store's shape and counts, like `mdb_stat`.
+enum StatCommand: Command {
+    static let name = "stat"
+    static let summary = "format, shards, counts, segment sizes, files and bytes"
+    static let help = """
+        Usage: tokenstore stat PATH [--json]
+
+        Prints the store's format version, shards, token and user counts, tokens by platform
+        and authorization, segment counts, bounces applied, files with their sizes, live versus
+        dead bytes, and when the store was last checkpointed.
+
+        Options:
+          --json    one JSON object instead of the text report
+        """
+    static let spec = ArgumentSpec(positionals: ["PATH"], flags: ["--json"])
+
+    /// The segments `stat` counts (per-app segments need an app; see `segment`).
+    static let countedSegments: [(String, Segment)] = [
+        ("foreground_push_enabled", .foregroundPushEnabled),
+        ("background_or_foreground_push_enabled", .backgroundOrForegroundPushEnabled),
+        ("subscribed", .subscription(.subscribed)),
+        ("opted_in", .subscription(.optedIn)),
+        ("unsubscribed", .subscription(.unsubscribed)),
+    ]
+
+    static func run(_ arguments: ParsedArguments, io: ToolIO) throws(CommandFailure) {
+        let path = arguments.positionals[0]
+        let (report, statistics, segments) = try StoreAccess.with(path) { store throws(CommandFailure) in
+            do {
+                let report = try store.storageReport()
+                let statistics = try store.statistics()
+                var segments: [(String, Int)] = []
+                for (name, segment) in countedSegments { segments.append((name, try store.count(segment))) }
+                return (report, statistics, segments)
+            } catch {
+                throw StoreAccess.failure(error, "reading statistics")
+            }
+        }
+        let out = io.stdout
+        if arguments.has("--json") {
+            out.write(bytes: json(report, statistics, segments))
+            out.line("")
+            return
+        }
+        out.line("format version:   \(report.formatVersion)")
+        out.line("shards:           \(report.shards)")
+        out.line("tokens:           \(formatCount(statistics.tokens))")
+        out.line("quarantined:      \(formatCount(statistics.quarantined))")
+        out.line("users:            \(formatCount(statistics.users))")
+        out.line("by platform:      " + Platform.allCases.map { "\($0) \(formatCount(statistics.byPlatform[$0] ?? 0))" }.joined(separator: ", "))
+        out.line("by authorization: " + Authorization.allCases.map { "\($0) \(formatCount(statistics.byAuthorization[$0] ?? 0))" }.joined(separator: ", "))
+        out.line("bounces:          " + BounceOutcome.allCases.map { "\($0) \(formatCount(statistics.bouncesByOutcome[$0] ?? 0))" }.joined(separator: ", "))
+        out.line("segments:")
+        for (name, count) in segments { out.line("  \(name): \(formatCount(count))") }
+        out.line("files:")
+        for file in report.files.sorted(by: { $0.name < $1.name }) {
+            out.line("  \(file.name): \(formatBytes(file.bytes)) (\(formatBytes(file.allocatedBytes)) allocated)")
+        }
+        let total = report.liveBytes + report.deadBytes
+        let deadShare = total == 0 ? 0 : report.deadBytes * 100 / total
+        out.line("live bytes:       \(formatBytes(report.liveBytes))")
+        out.line("dead bytes:       \(formatBytes(report.deadBytes)) (\(deadShare)% of the heaps)")
+        out.line("log since checkpoint: \(formatBytes(report.logBytes))")
+        out.line("last checkpoint:  " + (report.lastCheckpointAt == 0 ? "never" : TimeFormat.iso8601(milliseconds: report.lastCheckpointAt)))
+    }
+
+    private static func json(_ report: StorageReport, _ statistics: StoreStatistics, _ segments: [(String, Int)]) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("format_version", Int64(report.formatVersion))
+        writer.field("shards", report.shards)
+        writer.field("tokens", statistics.tokens)
+        writer.field("quarantined", statistics.quarantined)
+        writer.field("users", statistics.users)
+        writer.beginObject(key: "by_platform")
+        for platform in Platform.allCases { writer.field(platform.description, statistics.byPlatform[platform] ?? 0) }
+        writer.endObject()
+        writer.beginObject(key: "by_authorization")
+        for value in Authorization.allCases { writer.field(value.description, statistics.byAuthorization[value] ?? 0) }
+        writer.endObject()
+        writer.beginObject(key: "bounces_by_outcome")
+        for value in BounceOutcome.allCases { writer.field(value.description, statistics.bouncesByOutcome[value] ?? 0) }
+        writer.endObject()
+        writer.beginObject(key: "bounces_by_category")
+        for value in BounceCategory.allCases { writer.field(value.description, statistics.bouncesByCategory[value] ?? 0) }
+        writer.endObject()
+        writer.beginObject(key: "segments")
+        for (name, count) in segments { writer.field(name, count) }
+        writer.endObject()
+        writer.beginArray(key: "files")
+        for file in report.files.sorted(by: { $0.name < $1.name }) {
+            writer.beginElement()
+            writer.field("name", file.name)
+            writer.field("bytes", file.bytes)
+            writer.field("allocated_bytes", file.allocatedBytes)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.field("live_bytes", report.liveBytes)
+        writer.field("dead_bytes", report.deadBytes)
+        writer.field("log_bytes", report.logBytes)
+        writer.field("last_checkpoint_at", report.lastCheckpointAt)
+        writer.endObject()
+        return writer.bytes
+    }
+}
