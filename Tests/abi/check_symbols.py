@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Checks libtokenstore.so against include/tokenstore.h.
+
+- every function declared in the header is exported (and nothing is declared twice);
+- the library exports nothing else: no global symbol outside the header's ts_* functions;
+- it has the SONAME libtokenstore.so.<major> and needs no Swift runtime library.
+
+Usage: check_symbols.py HEADER LIBRARY
+Needs nm and readelf (binutils).
+"""
+import re
+import subprocess
+import sys
+
+
+def declared_functions(header_text):
+    """The ts_* function names declared in the header (comments and typedefs excluded)."""
+    text = re.sub(r"/\*.*?\*/", " ", header_text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    text = re.sub(r"^\s*#.*$", " ", text, flags=re.M)
+    names = []
+    for statement in text.split(";"):
+        statement = " ".join(statement.split())
+        if not statement or statement.startswith("typedef"):
+            continue
+        match = re.search(r"\b(ts_[A-Za-z0-9_]+)\s*\(", statement)
+        if match and "(*" not in statement[: match.start()]:
+            names.append(match.group(1))
+    return names
+
+
+def exported_symbols(library):
+    """Global (exported) dynamic symbols defined by the library, without version suffixes."""
+    out = subprocess.run(
+        ["nm", "-D", "--defined-only", library], check=True, capture_output=True, text=True
+    ).stdout
+    symbols = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        kind, name = parts[1], parts[2]
+        if kind == "A":  # the version node (e.g. TOKENSTORE_0), not a symbol
+            continue
+        if kind.islower() and kind not in ("u", "v", "w"):
+            continue  # local binding: not visible to other objects
+        symbols.append(name.split("@")[0])
+    return symbols
+
+
+def dynamic_section(library):
+    return subprocess.run(
+        ["readelf", "-d", library], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    header, library = sys.argv[1], sys.argv[2]
+    with open(header, encoding="utf-8") as f:
+        header_text = f.read()
+    declared = declared_functions(header_text)
+    exported = exported_symbols(library)
+    failures = []
+
+    duplicates = sorted({n for n in declared if declared.count(n) > 1})
+    if duplicates:
+        failures.append("declared more than once: " + ", ".join(duplicates))
+    missing = sorted(set(declared) - set(exported))
+    if missing:
+        failures.append("declared in the header but not exported: " + ", ".join(missing))
+    extra = sorted(set(exported) - set(declared))
+    if extra:
+        failures.append("exported but not declared in the header: " + ", ".join(extra[:20]))
+
+    dynamic = dynamic_section(library)
+    major = re.search(r"#define TS_VERSION_MAJOR (\d+)", header_text).group(1)
+    soname = re.search(r"\(SONAME\)\s+Library soname: \[([^\]]+)\]", dynamic)
+    if not soname or soname.group(1) != "libtokenstore.so." + major:
+        failures.append(
+            "SONAME is %s, expected libtokenstore.so.%s" % (soname.group(1) if soname else "missing", major)
+        )
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+    swift = [n for n in needed if "swift" in n.lower() or "foundation" in n.lower() or "dispatch" in n.lower()]
+    if swift:
+        failures.append("needs Swift runtime libraries: " + ", ".join(swift))
+
+    for failure in failures:
+        print("check_symbols: FAILED: " + failure, file=sys.stderr)
+    if failures:
+        return 1
+    print(
+        "check_symbols: %d functions declared and exported, nothing else exported; SONAME %s; needs %s"
+        % (len(declared), soname.group(1), ", ".join(needed))
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+#!/bin/sh
+# Builds the release libtokenstore.so and runs the C ABI tests against it:
+#   header compiles as C99 (-pedantic) and C++; symbol/SONAME/dependency check; the C
+#   functional and bad-input tests; a multi-threaded test; a C++ program; the Python ctypes
+#   tests; and an install into a scratch prefix, linked through its pkg-config file.
+#
+# Usage: Tests/abi/run.sh            (from anywhere)
+# Environment:
+#   CC, CXX, PYTHON      compilers and interpreter (default cc, c++, python3)
+#   TOKENSTORE_LIB       test this prebuilt libtokenstore.so instead of building one
+#   ABI_SANITIZE=1       also run test_abi under AddressSanitizer
+#   ABI_THREADS, ABI_ITERATIONS   size of the threaded test (default 8 threads, 2000 iterations)
+# Needs: swift (unless TOKENSTORE_LIB), a C/C++ compiler, make, python3, binutils (nm, readelf).
+set -eu
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here="$root/Tests/abi"
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+PYTHON=${PYTHON:-python3}
+out="$root/.build/abi"
+failures=0
+
+step() { printf '\n==> %s\n' "$*"; }
+run() {
+    printf '+ %s\n' "$*"
+    if "$@"; then :; else
+        printf 'FAILED (exit %s): %s\n' "$?" "$*"
+        failures=$((failures + 1))
+    fi
+}
+
+rm -rf "$out"
+mkdir -p "$out/lib" "$out/scratch"
+scratch=$(mktemp -d "$out/scratch/run.XXXXXX")
+
+if [ -n "${TOKENSTORE_LIB:-}" ]; then
+    lib=$TOKENSTORE_LIB
+    step "testing prebuilt $lib"
+else
+    step "building the release library"
+    (cd "$root" && set -x && swift build -c release --product tokenstore)
+    lib="$(cd "$root" && swift build -c release --show-bin-path)/libtokenstore.so"
+fi
+[ -f "$lib" ] || { echo "no library at $lib"; exit 1; }
+
+# The tests load the library through its SONAME, as an installed copy would be.
+major=$(sed -n 's/^#define TS_VERSION_MAJOR \([0-9]*\).*/\1/p' "$root/include/tokenstore.h")
+cp "$lib" "$out/lib/libtokenstore.so.$major"
+ln -sf "libtokenstore.so.$major" "$out/lib/libtokenstore.so"
+link="-I$root/include -L$out/lib -Wl,-rpath,$out/lib -ltokenstore"
+cwarn="-Wall -Wextra -Werror"
+
+step "header compiles as C and C++"
+run $CC -std=c99 $cwarn -pedantic -fsyntax-only -x c "$root/include/tokenstore.h"
+run $CC -std=c11 $cwarn -pedantic -Wconversion -fsyntax-only -x c "$root/include/tokenstore.h"
+run $CXX -std=c++11 $cwarn -pedantic -fsyntax-only -x c++ "$root/include/tokenstore.h"
+run $CXX -std=c++17 $cwarn -pedantic -fsyntax-only -x c++ "$root/include/tokenstore.h"
+
+step "exported symbols, SONAME and dependencies"
+run "$PYTHON" "$here/check_symbols.py" "$root/include/tokenstore.h" "$out/lib/libtokenstore.so.$major"
+
+step "C tests"
+run $CC -std=c99 $cwarn -pedantic -O1 -g -o "$out/test_abi" "$here/test_abi.c" $link
+run "$out/test_abi" "$scratch"
+run $CC -std=c99 $cwarn -pedantic -O1 -g -pthread -o "$out/test_threads" "$here/test_threads.c" $link
+run "$out/test_threads" "$scratch" "${ABI_THREADS:-8}" "${ABI_ITERATIONS:-2000}"
+if [ "${ABI_SANITIZE:-0}" = 1 ]; then
+    run $CC -std=c99 $cwarn -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+        -o "$out/test_abi_asan" "$here/test_abi.c" $link
+    mkdir -p "$scratch/asan"
+    run env ASAN_OPTIONS=detect_leaks=0 "$out/test_abi_asan" "$scratch/asan"
+fi
+
+step "C++ test"
+run $CXX -std=c++11 $cwarn -pedantic -o "$out/test_cxx" "$here/test_cxx.cpp" $link
+run "$out/test_cxx" "$scratch"
+
+step "Python ctypes binding"
+run env TOKENSTORE_LIBRARY="$out/lib/libtokenstore.so.$major" TOKENSTORE_SCRATCH="$scratch" \
+    PYTHONDONTWRITEBYTECODE=1 "$PYTHON" -m unittest discover -s "$here/python" -p 'test_*.py' -v
+
+step "make install into a scratch prefix, then build against it"
+prefix="$out/prefix"
+run make -C "$root" --no-print-directory install PREFIX="$prefix" TOKENSTORE_LIB="$lib"
+run test -L "$prefix/lib/libtokenstore.so" -a -L "$prefix/lib/libtokenstore.so.$major"
+run test -f "$prefix/include/tokenstore.h" -a -f "$prefix/lib/pkgconfig/tokenstore.pc"
+if command -v pkg-config >/dev/null 2>&1; then
+    flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs tokenstore)
+else
+    # Without pkg-config, read the same fields it would.
+    pcprefix=$(sed -n 's/^prefix=//p' "$prefix/lib/pkgconfig/tokenstore.pc")
+    flags="-I$pcprefix/include -L$pcprefix/lib -ltokenstore"
+fi
+printf 'pkg-config flags: %s\n' "$flags"
+run $CXX -std=c++11 $cwarn -o "$out/test_cxx_installed" "$here/test_cxx.cpp" $flags -Wl,-rpath,"$prefix/lib"
+mkdir -p "$scratch/installed"
+run "$out/test_cxx_installed" "$scratch/installed"
+
+rm -rf "$out/scratch"
+echo
+if [ "$failures" -ne 0 ]; then
+    echo "ABI tests: $failures step(s) FAILED"
+    exit 1
+fi
+echo "ABI tests: all passed"
