@@ -1,0 +1,253 @@
+import Foundation
+import Testing
+import TokenStore
+@testable import TokenStoreCLI
+
+/// Each subcommand's happy path, its help, and the exit statuses.
+@Suite struct CLICommandTests {
+    private let t0 = CLI.t0
+
+    /// kim: an iOS foreground token on "shop" and a background Android token on "news";
+    /// lee: unsubscribed with a web token; an anonymous token; 3 users, 4 tokens.
+    private func withSampleStore<R>(_ body: (String) throws -> R) throws -> R {
+        try CLI.withTemporaryDirectory { dir throws in
+            let path = dir + "/store"
+            try CLI.withStore(path) { store throws in
+                try store.register(Registration(deviceID: "iphone", appID: "shop", token: CLI.apnsToken(1), platform: .ios,
+                                                authorization: .foreground, userID: "kim", at: t0))
+                try store.register(Registration(deviceID: "pixel", appID: "news", token: "fcm-2", platform: .android,
+                                                authorization: .background, userID: "kim", at: t0 + 1))
+                try store.register(Registration(deviceID: "browser", appID: "shop", token: "https://push.example/3",
+                                                platform: .web, authorization: .foreground, userID: "lee", at: t0 + 2))
+                try store.register(Registration(deviceID: "kiosk", appID: "shop", token: CLI.apnsToken(4), platform: .ios,
+                                                authorization: .provisional, at: t0 + 3))
+                try store.setSubscription(userID: "kim", subscription: .optedIn, at: t0 + 4)
+                try store.setSubscription(userID: "lee", subscription: .unsubscribed, at: t0 + 5)
+                try store.setSubscription(userID: "max", subscription: .subscribed, at: t0 + 6)
+            }
+            return try body(path)
+        }
+    }
+
+    // MARK: stat
+
+    @Test func statReportsFormatShardsCountsSegmentsAndFiles() throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["stat", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("format version:   \(TokenStore.formatVersion)"))
+            #expect(run.stdout.contains("shards:           64"))
+            #expect(run.stdout.contains("tokens:           4"))
+            #expect(run.stdout.contains("users:            3"))
+            #expect(run.stdout.contains("by platform:      ios 2, android 1, web 1"))
+            #expect(run.stdout.contains("by authorization: foreground 2, provisional 1, background 1"))
+            #expect(run.stdout.contains("  foreground_push_enabled: 1"))
+            #expect(run.stdout.contains("  background_or_foreground_push_enabled: 1"))
+            #expect(run.stdout.contains("  unsubscribed: 1"))
+            #expect(run.stdout.contains("files:"))
+            #expect(run.stdout.contains("live bytes:"))
+            #expect(run.stdout.contains("dead bytes:"))
+            #expect(run.stdout.contains("last checkpoint:"))
+        }
+    }
+
+    @Test func statJSONIsOneParsableObject() throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["stat", path, "--json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            #expect(object["tokens"] as? Int == 4)
+            #expect((object["segments"] as? [String: Any])?["opted_in"] as? Int == 1)
+            #expect((object["files"] as? [Any])?.isEmpty == false)
+        }
+    }
+
+    // MARK: get, user, changelog
+
+    @Test func getPrintsTheKeysRecord() throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["get", path, "iphone", "shop"])
+            #expect(run.status == 0)
+            #expect(run.lines.contains("token:         \(CLI.apnsToken(1))"))
+            #expect(run.lines.contains("authorization: foreground"))
+            #expect(run.lines.contains("user_id:       kim"))
+            #expect(run.lines.contains("created_at:    2026-11-28T10:00:00.000Z (\(t0))"))
+            let json = try CLI.run(["get", path, "kiosk", "shop", "--json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            #expect(object["authorization"] as? String == "provisional")
+            #expect(object["user_id"] is NSNull)
+            #expect(object["updated_at"] as? Int64 == t0 + 3)
+        }
+    }
+
+    @Test func getOnAnEmptyKeyPrintsNothingAndSucceeds() throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["get", path, "nobody", "shop"])
+            #expect(run.status == 0)
+            #expect(run.stdout.isEmpty)
+            #expect(run.stderr.contains("no token for that key"))
+            #expect(!run.stderr.contains("nobody"))
+        }
+    }
+
+    @Test func userShowsSubscriptionAndPushRegisteredFor() throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["user", path, "kim"])
+            #expect(run.status == 0)
+            #expect(run.lines.contains("subscription:    opted_in"))
+            #expect(run.lines.contains("  Foreground: shop"))
+            #expect(run.lines.contains("  Background: news"))
+        }
+    }
+
+    @Test func userJSONIsTheStoresExport() throws {
+        try withSampleStore { path throws in
+            let expected = try CLI.withStore(path) { try $0.exportJSON(userID: "kim") }
+            let run = try CLI.run(["user", path, "kim", "--json"])
+            #expect(run.stdout == (try #require(expected)) + "\n")
+        }
+    }
+
+    @Test func anUnknownUserAnswersWithNothing() throws {
+        try withSampleStore { path throws in
+            for arguments in [["user", path, "ghost"], ["user", path, "ghost", "--json"], ["changelog", path, "ghost"]] {
+                let run = try CLI.run(arguments)
+                #expect(run.status == 0)
+                #expect(run.stdout.isEmpty)
+            }
+        }
+    }
+
+    @Test func changelogListsEntriesOldestFirst() throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["changelog", path, "kim"])
+            #expect(run.status == 0)
+            #expect(run.lines.count >= 2)
+            #expect(run.lines.first?.hasPrefix("2026-11-28T10:00:00.000Z  registered  shop  iphone") == true)
+            let json = try CLI.run(["changelog", path, "kim", "--json"])
+            let times = try json.lines.map { line -> Int64 in
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try #require(object["at"] as? Int64)
+            }
+            #expect(times == times.sorted())
+            #expect(times.count == run.lines.count)
+        }
+    }
+
+    // MARK: segment
+
+    @Test func segmentCountsAndListsUsers() throws {
+        try withSampleStore { path throws in
+            #expect(try CLI.run(["segment", path, "foreground_push_enabled"]).stdout == "1\n")
+            #expect(try CLI.run(["segment", path, "foreground_push_enabled", "--list"]).lines == ["kim"])
+            #expect(try CLI.run(["segment", path, "opted_in", "--count"]).stdout == "1\n")
+            #expect(try CLI.run(["segment", path, "subscribed", "--list"]).lines == ["max"])
+            #expect(try CLI.run(["segment", path, "unsubscribed", "--list"]).lines == ["lee"])
+            #expect(try CLI.run(["segment", path, "background_or_foreground_push_enabled", "--list"]).lines == ["kim"])
+            // Subscription is not considered for the per-app segment: lee is unsubscribed but has a web token.
+            let forShop = try CLI.run(["segment", path, "foreground_push_enabled_for_app", "--app", "shop", "--list"])
+            #expect(Set(forShop.lines) == ["kim", "lee"])
+            #expect(try CLI.run(["segment", path, "foreground_push_enabled_for_app", "--app", "news"]).stdout == "0\n")
+        }
+    }
+
+    @Test(arguments: [
+        ["foreground_push_enabled_for_app"], ["opted_in", "--app", "shop"], ["everyone"],
+        ["opted_in", "--count", "--list"],
+    ])
+    func segmentMistakesAreUsageErrors(arguments: [String]) throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["segment", path] + arguments)
+            #expect(run.status == 1)
+            #expect(run.stderr.contains("tokenstore segment --help"))
+        }
+    }
+
+    // MARK: verify and sweep
+
+    @Test func verifyPassesOnASoundStore() throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["verify", path])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            #expect(run.stdout.hasPrefix("ok: 4 tokens, 3 users"))
+        }
+    }
+
+    @Test func sweepRemovesTokensOlderThanTheBound() throws {
+        try withSampleStore { path throws in
+            // now = t0 + 2 days + 2 ms; bound = now - 2d = t0 + 2: strictly older are t0 and t0 + 1.
+            let now = String(t0 + 2 * 86_400_000 + 2)
+            let dry = try CLI.run(["sweep", path, "--older-than", "2d", "--now", now, "--dry-run"])
+            #expect(dry.stdout == "would expire 2 tokens last updated before 2026-11-28T10:00:00.002Z\n")
+            let ios = try CLI.run(["sweep", path, "--older-than", "2d", "--now", now, "--platform", "ios"])
+            #expect(ios.status == 0)
+            #expect(ios.stdout.hasPrefix("expired 1 ios tokens"))
+            let all = try CLI.run(["sweep", path, "--older-than", "48h", "--now", now])
+            #expect(all.stdout.hasPrefix("expired 1 tokens"))
+            try CLI.withStore(path) { store throws in
+                #expect(try store.count() == 2)
+                #expect(try store.changelog(userID: "kim").last?.kind == .expired)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        [String](), ["--older-than", "soon"], ["--older-than", "1d", "--platform", "symbian"], ["--older-than", "1d", "--now", "x"],
+    ])
+    func sweepNeedsAValidDuration(arguments: [String]) throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["sweep", path] + arguments)
+            #expect(run.status == 1)
+            try CLI.withStore(path) { store throws in #expect(try store.count() == 4) }
+        }
+    }
+
+    // MARK: help, usage and store errors
+
+    @Test func everySubcommandHasHelp() throws {
+        for command in ["stat", "get", "user", "changelog", "segment", "load", "dump", "verify", "sweep", "bench"] {
+            let run = try CLI.run([command, "--help"])
+            #expect(run.status == 0, "\(command)")
+            #expect(run.stdout.hasPrefix("Usage: tokenstore \(command)"), "\(command)")
+        }
+        let top = try CLI.run(["--help"])
+        #expect(top.status == 0)
+        #expect(top.stdout.contains("Exit status: 0 success, 1 usage or input error, 2 store error."))
+    }
+
+    @Test func usageMistakesExitWithOne() throws {
+        #expect(try CLI.run([]).status == 1)
+        #expect(try CLI.run(["frobnicate"]).status == 1)
+        #expect(try CLI.run(["get", "/tmp/x"]).status == 1)
+        #expect(try CLI.run(["stat", "/tmp/x", "--colour"]).status == 1)
+    }
+
+    @Test func aMissingStoreIsAStoreErrorAndIsNotCreated() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            let path = dir + "/absent"
+            for arguments in [
+                ["stat", path], ["get", path, "d", "a"], ["user", path, "u"], ["changelog", path, "u"],
+                ["segment", path, "opted_in"], ["dump", path], ["verify", path], ["sweep", path, "--older-than", "1d"],
+            ] {
+                let run = try CLI.run(arguments)
+                #expect(run.status == 2, "\(arguments)")
+                #expect(run.stderr.contains("no store at"), "\(arguments): \(run.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test func benchExplainsWhenTheBenchmarkIsNotInstalled() throws {
+        let run = try CLI.run(["bench", "--quick"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("tokenstore-bench"))
+    }
+
+    @Test(.enabled(if: CLI.binary != nil, "needs the built tokenstore executable"))
+    func theBuiltBinaryExitsWithTheDocumentedStatuses() throws {
+        try withSampleStore { path throws in
+            #expect(try CLI.spawn(["stat", path]).status == 0)
+            #expect(try CLI.spawn(["segment", path]).status == 1)
+            #expect(try CLI.spawn(["stat", path + "-missing"]).status == 2)
+        }
+    }
+}

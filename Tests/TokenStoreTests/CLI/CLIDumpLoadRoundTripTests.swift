@@ -1,0 +1,249 @@
+import Foundation
+import Testing
+import TokenStore
+@testable import TokenStoreCLI
+
+/// `tokenstore dump PATH | tokenstore load NEW` yields an identical store.
+@Suite struct CLIDumpLoadRoundTripTests {
+    private let t0 = CLI.t0
+
+    /// Everything observable about a store's current state (not its history).
+    struct Snapshot: Equatable, CustomStringConvertible {
+        var records: [TokenRecord]
+        var users: [String: UserState]
+        var segmentCounts: [String: Int]
+        var segmentMembers: [String: [String]]
+        var registeredFor: [String: [String]]
+        var exports: [String: String]
+        var tokens: Int
+        var userCount: Int
+        var quarantined: Int
+        var byPlatform: [Platform: Int]
+        var byAuthorization: [Authorization: Int]
+
+        var description: String { "\(records.count) records, \(users.count) users, segments \(segmentCounts)" }
+
+        static func take(_ store: TokenStore) throws -> Snapshot {
+            var records: [TokenRecord] = []
+            try store.forEachRecord { records.append($0.record); return true }
+            records.sort { ($0.deviceID, $0.appID) < ($1.deviceID, $1.appID) }
+            var users: [String: UserState] = [:]
+            try store.forEachUserState { id, state in
+                users[String(decoding: id, as: UTF8.self)] = state
+                return true
+            }
+            var segments: [(String, Segment)] = [
+                ("fg", .foregroundPushEnabled), ("any", .backgroundOrForegroundPushEnabled),
+                ("subscribed", .subscription(.subscribed)), ("opted_in", .subscription(.optedIn)),
+                ("unsubscribed", .subscription(.unsubscribed)),
+            ]
+            for app in Set(records.map(\.appID)).sorted() { segments.append(("fg:\(app)", .foregroundPushEnabledForApp(app))) }
+            var counts: [String: Int] = [:]
+            var members: [String: [String]] = [:]
+            for (name, segment) in segments {
+                counts[name] = try store.count(segment)
+                members[name] = try store.users(in: segment).sorted()
+            }
+            var registeredFor: [String: [String]] = [:]
+            var exports: [String: String] = [:]
+            for user in users.keys {
+                registeredFor[user] = try store.registeredFor(userID: user).sorted()
+                exports[user] = try store.exportJSON(userID: user).map(Self.canonicalJSON)
+            }
+            let statistics = try store.statistics()
+            return Snapshot(
+                records: records, users: users, segmentCounts: counts, segmentMembers: members,
+                registeredFor: registeredFor, exports: exports, tokens: statistics.tokens, userCount: statistics.users,
+                quarantined: statistics.quarantined, byPlatform: statistics.byPlatform.filter { $0.value != 0 },
+                byAuthorization: statistics.byAuthorization.filter { $0.value != 0 })
+        }
+
+        /// The export with its token list in a fixed order, so shard order does not matter.
+        static func canonicalJSON(_ text: String) -> String {
+            guard var object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return text }
+            if let tokens = object["push_tokens"] as? [[String: Any]] {
+                object["push_tokens"] = tokens.sorted { "\($0["device_id"] ?? "")\($0["app"] ?? "")" < "\($1["device_id"] ?? "")\($1["app"] ?? "")" }
+            }
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            return data.map { String(decoding: $0, as: UTF8.self) } ?? text
+        }
+    }
+
+    /// A store that exercises every state a record or user can be in.
+    private func populate(_ store: TokenStore) throws {
+        func reg(_ device: String, _ app: String, _ n: Int, _ platform: Platform = .ios,
+                 _ authorization: Authorization = .foreground, user: String? = nil, at: Int64) throws {
+            let token = platform == .ios ? CLI.apnsToken(n) : "fcm:\(String(repeating: "Q", count: 140))-\(n)"
+            try store.register(Registration(deviceID: device, appID: app, token: token, platform: platform,
+                                            authorization: authorization, userID: user, at: at))
+        }
+        // Re-registered tokens: created_at earlier than updated_at.
+        try reg("phone-1", "shop", 1, user: "kim", at: t0)
+        try reg("phone-1", "shop", 1, user: "kim", at: t0 + 86_400_000)
+        try reg("phone-1", "news", 2, .ios, .provisional, user: "kim", at: t0 + 1)
+        // A token replaced on its key keeps the key's creation time semantics of the engine.
+        try reg("pixel-1", "shop", 3, .android, .background, user: "lee", at: t0 + 2)
+        try reg("pixel-1", "shop", 4, .android, .foreground, user: "lee", at: t0 + 3)
+        // Anonymous tokens, one of them web.
+        try reg("browser-1", "shop", 5, .web, .foreground, at: t0 + 4)
+        try reg("pixel-2", "news", 6, .android, .background, at: t0 + 5)
+        // Login on a shared device: charlie's token moves to kim, then back.
+        try reg("shared", "shop", 7, user: "charlie", at: t0 + 6)
+        try store.changeUser(deviceID: "shared", appID: "shop", userID: "kim", at: t0 + 7)
+        try store.changeUser(deviceID: "shared", appID: "shop", userID: "charlie", at: t0 + 8)
+        // Notifications turned off.
+        try reg("ipad", "shop", 8, user: "dana", at: t0 + 9)
+        try store.setAuthorization(deviceID: "ipad", appID: "shop", authorization: .background, at: t0 + 10)
+        // Subscription histories.
+        try store.setSubscription(userID: "kim", subscription: .optedIn, at: t0 + 11)
+        try store.setSubscription(userID: "lee", subscription: .optedIn, at: t0 + 12)
+        try store.setSubscription(userID: "lee", subscription: .unsubscribed, at: t0 + 13)
+        try store.setSubscription(userID: "dana", subscription: .unsubscribed, at: t0 + 14)
+        try store.setSubscription(userID: "dana", subscription: .optedIn, at: t0 + 15)
+        try store.setSubscription(userID: "eve", subscription: .unsubscribed, at: t0 + 16)
+        try store.setSubscription(userID: "eve", subscription: .subscribed, at: t0 + 17)
+        // Users with no token left: one created by set_subscription, one whose token was removed.
+        try store.setSubscription(userID: "frank", subscription: .subscribed, at: t0 + 18)
+        try reg("old-phone", "shop", 9, user: "gina", at: t0 + 19)
+        try store.uninstall(deviceID: "old-phone", appID: "shop", at: t0 + 20)
+        try reg("dead-phone", "shop", 10, user: "hank", at: t0 + 21)
+        _ = try store.bounce(token: CLI.apnsToken(10), errorCode: "BadDeviceToken", at: t0 + 22)
+        // Ids that need JSON escaping.
+        try reg("dev \"quoted\"\\", "app/ü", 11, user: "名前 \n newline", at: t0 + 23)
+    }
+
+    private func dumpAndLoad(from source: String, into target: String, loadArguments: [String] = []) throws -> (ToolRun, ToolRun) {
+        let dump = try CLI.run(["dump", source])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        let load = try CLI.run(["load", target, "-", "--strict"] + loadArguments, stdin: dump.stdout)
+        #expect(load.status == 0, "\(load.stderr)")
+        return (dump, load)
+    }
+
+    @Test func dumpThenLoadIntoAnEmptyStoreYieldsAnIdenticalStore() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            let original = try CLI.withStore(dir + "/original") { store throws in
+                try populate(store)
+                return try Snapshot.take(store)
+            }
+            #expect(original.records.count == 8)
+            #expect(original.users.count >= 8)
+            let (dump, load) = try dumpAndLoad(from: dir + "/original", into: dir + "/copy")
+            #expect(load.stdout.contains("rejected 0"))
+            let copy = try CLI.withStore(dir + "/copy") { try Snapshot.take($0) }
+            #expect(copy.records == original.records)
+            #expect(copy.users == original.users)
+            #expect(copy.segmentCounts == original.segmentCounts)
+            #expect(copy.segmentMembers == original.segmentMembers)
+            #expect(copy.registeredFor == original.registeredFor)
+            #expect(copy.exports == original.exports)
+            #expect(copy == original)
+            // A second dump of the copy has the same lines (order may follow shards).
+            let again = try CLI.run(["dump", dir + "/copy"])
+            #expect(Set(again.lines) == Set(dump.lines))
+            #expect(again.lines.count == dump.lines.count)
+        }
+    }
+
+    @Test func theRoundTripKeepsRecordsAcrossDifferentShardCounts() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            var options = StoreOptions()
+            options.shards = 1
+            let original = try CLI.withStore(dir + "/original", options: options) { store throws in
+                try populate(store)
+                return try Snapshot.take(store)
+            }
+            _ = try dumpAndLoad(from: dir + "/original", into: dir + "/copy", loadArguments: ["--shards", "256"])
+            let copy = try CLI.withStore(dir + "/copy") { try Snapshot.take($0) }
+            #expect(copy == original)
+        }
+    }
+
+    @Test func quarantinedTokensStayQuarantinedWhenLoadedWithTheQuarantineOption() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            var options = StoreOptions()
+            options.quarantineMisconfigured = true
+            let original = try CLI.withStore(dir + "/original", options: options) { store throws in
+                try populate(store)
+                let result = try store.bounce(token: CLI.apnsToken(1), errorCode: "MismatchSenderId", at: t0 + 86_400_000)
+                #expect(result.outcome == .quarantined)
+                return try Snapshot.take(store)
+            }
+            #expect(original.quarantined == 1)
+            let (dump, _) = try dumpAndLoad(
+                from: dir + "/original", into: dir + "/copy", loadArguments: ["--quarantine-misconfigured"])
+            #expect(dump.stderr.contains("1 quarantined tokens"))
+            let copy = try CLI.withStore(dir + "/copy") { try Snapshot.take($0) }
+            #expect(copy == original)
+        }
+    }
+
+    @Test func loadingQuarantinedRecordsWithoutTheOptionSaysSo() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            var options = StoreOptions()
+            options.quarantineMisconfigured = true
+            try CLI.withStore(dir + "/original", options: options) { store throws in
+                try store.register(Registration(deviceID: "d", appID: "a", token: CLI.apnsToken(1), platform: .ios,
+                                                authorization: .foreground, userID: "kim", at: t0))
+                _ = try store.bounce(token: CLI.apnsToken(1), errorCode: "MismatchSenderId", at: t0 + 1)
+            }
+            let (_, load) = try dumpAndLoad(from: dir + "/original", into: dir + "/copy")
+            #expect(load.stdout.contains("1 quarantined records were loaded as ordinary tokens"))
+        }
+    }
+
+    @Test func dumpWritesUsersBeforeTokensAndEveryTokenAsARegisterEvent() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            try CLI.withStore(dir + "/s") { try populate($0) }
+            let dump = try CLI.run(["dump", dir + "/s"])
+            let events = try dump.lines.map { line -> String in
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try #require(object["event"] as? String)
+            }
+            let firstRegister = try #require(events.firstIndex(of: "register"))
+            #expect(events[..<firstRegister].allSatisfy { $0 == "set_subscription" })
+            #expect(events[firstRegister...].allSatisfy { $0 == "register" })
+            #expect(events.count(where: { $0 == "register" }) == 8)
+        }
+    }
+
+    @Test func anEmptyStoreDumpsToNothing() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            try CLI.withStore(dir + "/s") { _ in }
+            let dump = try CLI.run(["dump", dir + "/s"])
+            #expect(dump.status == 0)
+            #expect(dump.stdout.isEmpty)
+        }
+    }
+
+    @Test(.enabled(if: CLI.binary != nil, "needs the built tokenstore executable"))
+    func theBuiltBinaryRoundTripsThroughAPipe() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            let original = try CLI.withStore(dir + "/original") { store throws in
+                try populate(store)
+                return try Snapshot.take(store)
+            }
+            let binary = try #require(CLI.binary)
+            let dump = Process(), load = Process()
+            dump.executableURL = URL(fileURLWithPath: binary)
+            dump.arguments = ["dump", dir + "/original"]
+            load.executableURL = URL(fileURLWithPath: binary)
+            load.arguments = ["load", dir + "/copy", "-", "--strict"]
+            let pipe = Pipe()
+            dump.standardOutput = pipe
+            load.standardInput = pipe
+            let out = Pipe()
+            load.standardOutput = out
+            try dump.run()
+            try load.run()
+            let summary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            dump.waitUntilExit()
+            load.waitUntilExit()
+            #expect(dump.terminationStatus == 0)
+            #expect(load.terminationStatus == 0)
+            #expect(summary.contains("rejected 0"))
+            let copy = try CLI.withStore(dir + "/copy") { try Snapshot.take($0) }
+            #expect(copy == original)
+        }
+    }
+}
