@@ -61,6 +61,6 @@ enum SweepCommand: Command {
         let scope = platform.map { " \($0)" } ?? ""
         let verb = dryRun ? "would expire" : "expired"
         io.stdout.line(
-            "\(verb) \(removed)\(scope) tokens last updated before \(TimeFormat.iso8601(milliseconds: bound))")
+            "\(verb) \(removed)\(scope) \(removed == 1 ? "token" : "tokens") last updated before \(TimeFormat.iso8601(milliseconds: bound))")
     }
 }

@@ -180,9 +180,9 @@ import TokenStore
             #expect(dry.stdout == "would expire 2 tokens last updated before 2026-11-28T10:00:00.002Z\n")
             let ios = try CLI.run(["sweep", path, "--older-than", "2d", "--now", now, "--platform", "ios"])
             #expect(ios.status == 0)
-            #expect(ios.stdout.hasPrefix("expired 1 ios tokens"))
+            #expect(ios.stdout.hasPrefix("expired 1 ios token "))
             let all = try CLI.run(["sweep", path, "--older-than", "48h", "--now", now])
-            #expect(all.stdout.hasPrefix("expired 1 tokens"))
+            #expect(all.stdout.hasPrefix("expired 1 token "))
             try CLI.withStore(path) { store throws in
                 #expect(try store.count() == 2)
                 #expect(try store.changelog(userID: "kim").last?.kind == .expired)
