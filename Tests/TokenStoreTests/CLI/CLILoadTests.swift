@@ -23,6 +23,7 @@ import TokenStore
             let run = try CLI.run(["load", dir + "/store", file])
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.lines.first == "applied 7, stale 0, rejected 0 (7 lines)")
+            #expect(run.stderr.isEmpty, "no progress or noise when stderr is not a terminal")
             #expect(run.stdout.contains("bounces: removed 1"))
             try CLI.withStore(dir + "/store") { store throws in
                 #expect(try store.count() == 0)
