@@ -9,29 +9,77 @@ public final class TokenStore: @unchecked Sendable {
     /// The on-disk format version this build reads and writes.
     public static let formatVersion: UInt32 = 1
 
+    let registry: Registry
+    private let openOptions: StoreOptions
+    private let closedFlag = ConditionLock()
+    private var isClosed = false
+
     /// Opens the store in `path`, creating the directory and an empty store when absent.
     ///
     /// Recovery after a crash runs here and costs the work since the last checkpoint.
     /// - Throws: `locked` if another process has it open, `versionMismatch` for an unknown
     ///   format, `corrupt` naming the damaged file, `io`, `invalidArgument` for bad options.
     public init(path: String, options: StoreOptions = StoreOptions()) throws(TokenStoreError) {
-        fatalError("unimplemented")
+        guard !path.isEmpty, !path.utf8.contains(0) else { throw TokenStoreError(.invalidArgument, "empty path") }
+        guard options.changelogLimit >= 1, options.changelogLimit <= 4096 else {
+            throw TokenStoreError(.invalidArgument, "changelogLimit must be 1...4096")
+        }
+        var registry: Registry?
+        let store = try ShardedStore(directory: path, options: options) { store, payload in
+            if registry == nil { registry = Registry(store: store, options: options) }
+            try registry!.replay(payload)
+        }
+        self.registry = registry ?? Registry(store: store, options: options)
+        var effective = options
+        effective.shards = store.shards.count
+        self.openOptions = effective
     }
 
-    /// Flushes, checkpoints and releases the store. Further calls throw `closed`.
-    public func close() throws(TokenStoreError) { fatalError("unimplemented") }
+    deinit {
+        if !isClosed { try? registry.store.close() }
+    }
+
+    /// Checkpoints, forces and releases the store. Further calls throw `closed`.
+    public func close() throws(TokenStoreError) {
+        try closedFlag.withLock { () throws(TokenStoreError) in
+            guard !isClosed else { return }
+            isClosed = true
+            try registry.store.close()
+        }
+    }
 
     /// Forces every acknowledged write to disk, whatever the durability mode.
-    public func sync() throws(TokenStoreError) { fatalError("unimplemented") }
+    public func sync() throws(TokenStoreError) {
+        try checkOpen()
+        try registry.store.sync()
+    }
 
     /// Writes the in-memory state to the shard files and trims the log; bounds recovery.
-    public func checkpoint() throws(TokenStoreError) { fatalError("unimplemented") }
+    public func checkpoint() throws(TokenStoreError) {
+        try checkOpen()
+        try registry.store.checkpoint()
+    }
 
     /// The options the store runs with (`shards` as read from the manifest).
-    public var options: StoreOptions { fatalError("unimplemented") }
+    public var options: StoreOptions { openOptions }
 
     /// The directory of the store.
-    public var path: String { fatalError("unimplemented") }
+    public var path: String { registry.store.directory }
+
+    @inline(__always) private func checkOpen() throws(TokenStoreError) {
+        if isClosed { throw TokenStoreError(.closed, "the store was closed") }
+    }
+
+    /// Runs a write and commits it per the durability mode.
+    @inline(__always)
+    private func write<R>(_ body: () throws -> (R, UInt64)) throws(TokenStoreError) -> R {
+        try checkOpen()
+        do {
+            let (result, lsn) = try body()
+            if lsn != 0 { try registry.store.commit(lsn) }
+            return result
+        } catch { throw TokenStoreError(converting: error) }
+    }
 
     // MARK: Writes
 
@@ -42,7 +90,18 @@ public final class TokenStore: @unchecked Sendable {
     /// - Returns: `.stale` when `at` is older than the key's stored event time.
     @discardableResult
     public func register(_ registration: Registration) throws(TokenStoreError) -> WriteOutcome {
-        fatalError("unimplemented")
+        let r = registration
+        return try write {
+            try withArguments(r.deviceID, r.appID, r.token, r.userID ?? "") { device, app, token, user in
+                try Validate.key(device, app)
+                try Validate.token(token)
+                if r.userID != nil { try Validate.user(user) }
+                var op = Operation(code: .register, a: r.platform.rawValue, b: r.authorization.rawValue,
+                    c: r.userID == nil ? 0 : 1, at: r.at)
+                (op.s0, op.s1, op.s2, op.s3) = (device, app, token, user)
+                return try registry.register(op, logging: true)
+            }
+        }
     }
 
     /// Moves the key's token to `userID` (login on a shared device); `nil` makes it anonymous.
@@ -50,20 +109,48 @@ public final class TokenStore: @unchecked Sendable {
     @discardableResult
     public func changeUser(deviceID: String, appID: String, userID: String?, at: Int64)
         throws(TokenStoreError) -> WriteOutcome
-    { fatalError("unimplemented") }
+    {
+        try write {
+            try withArguments(deviceID, appID, userID ?? "", "") { device, app, user, _ in
+                try Validate.key(device, app)
+                if userID != nil { try Validate.user(user) }
+                var op = Operation(code: .changeUser, c: userID == nil ? 0 : 1, at: at)
+                (op.s0, op.s1, op.s2) = (device, app, user)
+                return try registry.changeUser(op, logging: true)
+            }
+        }
+    }
 
     /// Records that the user turned visible notifications off (`background`) or back on.
     /// - Throws: `notFound` when the key holds no token.
     @discardableResult
     public func setAuthorization(deviceID: String, appID: String, authorization: Authorization, at: Int64)
         throws(TokenStoreError) -> WriteOutcome
-    { fatalError("unimplemented") }
+    {
+        try write {
+            try withArguments(deviceID, appID, "", "") { device, app, _, _ in
+                try Validate.key(device, app)
+                var op = Operation(code: .setAuthorization, b: authorization.rawValue, at: at)
+                (op.s0, op.s1) = (device, app)
+                return try registry.setAuthorization(op, logging: true)
+            }
+        }
+    }
 
     /// Sets a user's subscription, creating the user if needed. The last value set wins.
     @discardableResult
     public func setSubscription(userID: String, subscription: Subscription, at: Int64)
         throws(TokenStoreError) -> WriteOutcome
-    { fatalError("unimplemented") }
+    {
+        try write {
+            try withArguments(userID, "", "", "") { user, _, _, _ in
+                try Validate.user(user)
+                var op = Operation(code: .setSubscription, a: subscription.rawValue, at: at)
+                op.s0 = user
+                return try registry.setSubscription(op, logging: true)
+            }
+        }
+    }
 
     /// Applies a provider's rejection of `token` (DOMAIN.md's bounce table).
     ///
@@ -73,104 +160,254 @@ public final class TokenStore: @unchecked Sendable {
     /// - Throws: `notFound` when no key holds the token.
     public func bounce(token: String, errorCode: String, providerTimestamp: Int64? = nil, at: Int64)
         throws(TokenStoreError) -> BounceResult
-    { fatalError("unimplemented") }
+    {
+        try write {
+            try withArguments(token, errorCode, "", "") { token, code, _, _ in
+                try Validate.token(token)
+                try Validate.text(code, "error code", max: Limits.maxErrorCodeBytes)
+                var op = Operation(code: .bounce, c: providerTimestamp == nil ? 0 : 1, at: at)
+                op.aux = providerTimestamp ?? 0
+                (op.s0, op.s1) = (token, code)
+                return try registry.bounce(op, logging: true)
+            }
+        }
+    }
 
     /// Removes the key's token because the app was uninstalled.
     /// - Throws: `notFound` when the key holds no token.
     @discardableResult
     public func uninstall(deviceID: String, appID: String, at: Int64) throws(TokenStoreError) -> WriteOutcome {
-        fatalError("unimplemented")
+        try write {
+            try withArguments(deviceID, appID, "", "") { device, app, _, _ in
+                try Validate.key(device, app)
+                var op = Operation(code: .uninstall, at: at)
+                (op.s0, op.s1) = (device, app)
+                return try registry.uninstall(op, logging: true)
+            }
+        }
     }
 
     /// Expires every token whose `updatedAt` is strictly older than `olderThan`.
     /// - Returns: how many tokens were removed.
     /// - Complexity: O(tokens); each shard is locked in turn, never all at once.
     public func sweep(olderThan: Int64, platform: Platform? = nil, at: Int64) throws(TokenStoreError) -> Int {
-        fatalError("unimplemented")
+        try checkOpen()
+        do {
+            var removed = 0
+            for shard in 0..<registry.store.shards.count {
+                // Collect candidates under a shared lock, then expire each through the
+                // normal write path, which re-checks under the exclusive locks.
+                var keys: [([UInt8], [UInt8])] = []
+                try registry.forEachKeyRecord(inShard: shard) { view in
+                    if view.updatedAt < olderThan && (platform == nil || view.platform == platform) {
+                        keys.append((Array(view.deviceID), Array(view.appID)))
+                    }
+                }
+                for (device, app) in keys {
+                    let hit: Bool = try write {
+                        try device.withUnsafeBytes { d in
+                            try app.withUnsafeBytes { a in
+                                var op = Operation(code: .expire, a: platform?.rawValue ?? 0, at: at)
+                                op.aux = olderThan
+                                (op.s0, op.s1) = (d, a)
+                                return try registry.expire(op, logging: true)
+                            }
+                        }
+                    }
+                    if hit { removed += 1 }
+                }
+            }
+            return removed
+        } catch { throw TokenStoreError(converting: error) }
     }
 
     // MARK: Reads
 
     /// The key's token, copied.
     public func token(deviceID: String, appID: String) throws(TokenStoreError) -> TokenRecord? {
-        fatalError("unimplemented")
+        do { return try withToken(deviceID: deviceID, appID: appID) { $0.record } } catch {
+            throw TokenStoreError(converting: error)
+        }
     }
 
     /// Calls `body` with a zero-copy view of the key's token; `nil` when the key holds none.
     public func withToken<R>(deviceID: String, appID: String, _ body: (TokenView) throws -> R) throws -> R? {
-        fatalError("unimplemented")
+        try checkOpen()
+        return try withArguments(deviceID, appID, "", "") { device, app, _, _ in
+            try Validate.key(device, app)
+            return try registry.withKey(device, app, body)
+        }
+    }
+
+    /// Zero-copy lookup for callers that already hold validated UTF-8 bytes (the C boundary).
+    public func withToken<R>(deviceID: UnsafeRawBufferPointer, appID: UnsafeRawBufferPointer, _ body: (TokenView) throws -> R) throws -> R? {
+        try checkOpen()
+        try Validate.key(deviceID, appID)
+        return try registry.withKey(deviceID, appID, body)
     }
 
     /// All tokens a user owns, copied.
-    public func tokens(userID: String) throws(TokenStoreError) -> [TokenRecord] { fatalError("unimplemented") }
+    public func tokens(userID: String) throws(TokenStoreError) -> [TokenRecord] {
+        var out: [TokenRecord] = []
+        do { try forEachToken(userID: userID) { out.append($0.record); return true } } catch {
+            throw TokenStoreError(converting: error)
+        }
+        return out
+    }
 
     /// Calls `body` for each token the user owns until it returns `false`.
     public func forEachToken(userID: String, _ body: (TokenView) throws -> Bool) throws {
-        fatalError("unimplemented")
+        try checkOpen()
+        try withArguments(userID, "", "", "") { user, _, _, _ in
+            try Validate.user(user)
+            try registry.forEachToken(ofUser: user) { view, _ in try body(view) }
+        }
+    }
+
+    /// Zero-copy form of `forEachToken(userID:_:)` for validated UTF-8 bytes.
+    public func forEachToken(userID: UnsafeRawBufferPointer, _ body: (TokenView) throws -> Bool) throws {
+        try checkOpen()
+        try Validate.user(userID)
+        try registry.forEachToken(ofUser: userID) { view, _ in try body(view) }
     }
 
     /// The "Push registered for" lines: `Foreground: <app>` or `Background: <app>` per token.
-    public func registeredFor(userID: String) throws(TokenStoreError) -> [String] { fatalError("unimplemented") }
+    public func registeredFor(userID: String) throws(TokenStoreError) -> [String] {
+        try tokens(userID: userID).map {
+            ($0.authorization.allowsVisiblePush && !$0.isQuarantined ? "Foreground: " : "Background: ")
+                + ($0.appID.isEmpty ? "--" : $0.appID)
+        }
+    }
 
     /// The tokens a campaign may push to now for this user and app.
     ///
     /// Visible pushes need a foreground or provisional token and a user who is not
     /// unsubscribed; silent pushes take any token. Quarantined tokens are never sendable.
     public func sendableTokens(userID: String, appID: String, kind: PushKind) throws(TokenStoreError) -> [TokenRecord] {
-        fatalError("unimplemented")
+        var out: [TokenRecord] = []
+        do {
+            try checkOpen()
+            try withArguments(userID, appID, "", "") { user, app, _, _ in
+                try Validate.user(user)
+                try Validate.text(app, "app id", max: Limits.maxAppIDBytes)
+                try registry.forEachToken(ofUser: user) { view, subscription in
+                    guard equalBytes(view.appID, app), !view.isQuarantined else { return true }
+                    if kind == .silent || (view.authorization.allowsVisiblePush && subscription != .unsubscribed) {
+                        out.append(view.record)
+                    }
+                    return true
+                }
+            }
+        } catch { throw TokenStoreError(converting: error) }
+        return out
     }
 
     /// The user's subscription state; `nil` for an unknown user.
-    public func user(userID: String) throws(TokenStoreError) -> UserState? { fatalError("unimplemented") }
+    public func user(userID: String) throws(TokenStoreError) -> UserState? {
+        do {
+            try checkOpen()
+            return try withArguments(userID, "", "", "") { user, _, _, _ in
+                try Validate.user(user)
+                return try registry.userState(user)
+            }
+        } catch { throw TokenStoreError(converting: error) }
+    }
 
     /// How many users match the segment.
     /// - Complexity: O(shards), from counters kept on every write.
-    public func count(_ segment: Segment) throws(TokenStoreError) -> Int { fatalError("unimplemented") }
+    public func count(_ segment: Segment) throws(TokenStoreError) -> Int {
+        do {
+            try checkOpen()
+            if case .foregroundPushEnabledForApp(let app) = segment {
+                try withArguments(app, "", "", "") { a, _, _, _ in try Validate.text(a, "app id", max: Limits.maxAppIDBytes) }
+            }
+            return try registry.count(segment)
+        } catch { throw TokenStoreError(converting: error) }
+    }
 
     /// Streams the ids of the users in the segment until `body` returns `false`.
     ///
     /// Each shard is locked while its users stream, so `body` must not call into the store.
     public func forEachUser(in segment: Segment, _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
-        fatalError("unimplemented")
+        try checkOpen()
+        if case .foregroundPushEnabledForApp(let app) = segment {
+            try withArguments(app, "", "", "") { a, _, _, _ in try Validate.text(a, "app id", max: Limits.maxAppIDBytes) }
+        }
+        try registry.forEachUser(in: segment, body)
     }
 
     /// The ids of the users in the segment, copied.
-    public func users(in segment: Segment) throws(TokenStoreError) -> [String] { fatalError("unimplemented") }
+    public func users(in segment: Segment) throws(TokenStoreError) -> [String] {
+        var out: [String] = []
+        do { try forEachUser(in: segment) { out.append(String(decoding: $0, as: UTF8.self)); return true } } catch {
+            throw TokenStoreError(converting: error)
+        }
+        return out
+    }
 
     /// The user's push changelog, oldest first.
-    public func changelog(userID: String) throws(TokenStoreError) -> [ChangeEntry] { fatalError("unimplemented") }
+    public func changelog(userID: String) throws(TokenStoreError) -> [ChangeEntry] {
+        var out: [ChangeEntry] = []
+        do { try forEachChange(userID: userID) { out.append($0.entry); return true } } catch {
+            throw TokenStoreError(converting: error)
+        }
+        return out
+    }
 
     /// Streams the user's changelog, oldest first, until `body` returns `false`.
     public func forEachChange(userID: String, _ body: (ChangeView) throws -> Bool) throws {
-        fatalError("unimplemented")
+        try checkOpen()
+        try withArguments(userID, "", "", "") { user, _, _, _ in
+            try Validate.user(user)
+            try registry.forEachChange(ofUser: user, body)
+        }
     }
 
     /// The user's export in DOMAIN.md's `push_tokens` JSON shape; `nil` for an unknown user.
-    public func exportJSON(userID: String) throws(TokenStoreError) -> String? { fatalError("unimplemented") }
+    public func exportJSON(userID: String) throws(TokenStoreError) -> String? {
+        guard let state = try user(userID: userID) else { return nil }
+        return ExportJSON.user(userID, state: state, tokens: try tokens(userID: userID))
+    }
 
     /// Live token count.
-    public func count() throws(TokenStoreError) -> Int { fatalError("unimplemented") }
+    public func count() throws(TokenStoreError) -> Int {
+        try checkOpen()
+        return registry.sum(.tokens)[0]
+    }
 
     /// Tokens per platform and authorization, users, and bounces by outcome.
-    public func statistics() throws(TokenStoreError) -> StoreStatistics { fatalError("unimplemented") }
+    public func statistics() throws(TokenStoreError) -> StoreStatistics {
+        try checkOpen()
+        return registry.statistics()
+    }
 
     // MARK: Maintenance
 
     /// Calls `body` for every token in the store, shard by shard, until it returns `false`.
     /// Used by `dump`; with no concurrent writers the result is a consistent snapshot.
-    public func forEachRecord(_ body: (TokenView) throws -> Bool) throws { fatalError("unimplemented") }
+    public func forEachRecord(_ body: (TokenView) throws -> Bool) throws {
+        try checkOpen()
+        try registry.forEachKeyRecord(body)
+    }
 
     /// Calls `body` for every known user and their subscription state until it returns `false`.
     public func forEachUserState(_ body: (UnsafeRawBufferPointer, UserState) throws -> Bool) throws {
-        fatalError("unimplemented")
+        try checkOpen()
+        try registry.forEachUserRecord(body)
     }
 
     /// The format, shard count, files, live and dead bytes, and the last checkpoint.
-    public func storageReport() throws(TokenStoreError) -> StorageReport { fatalError("unimplemented") }
+    public func storageReport() throws(TokenStoreError) -> StorageReport {
+        try checkOpen()
+        return try registry.storageReport()
+    }
 
     /// Checks every checksum and that each index agrees with the primary records.
     /// - Returns: a description of each problem found; empty when the store is sound.
-    public func verify() throws(TokenStoreError) -> [String] { fatalError("unimplemented") }
+    public func verify() throws(TokenStoreError) -> [String] {
+        try checkOpen()
+        return registry.verify()
+    }
 }
 
 /// What `TokenStore.storageReport()` returns: the store's shape on disk.

@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Statistics, the storage report and `verify`.
+extension Registry {
+    func statistics() -> StoreStatistics {
+        let all: [Counter] = [
+            .tokens, .users, .quarantined, .platformIOS, .platformAndroid, .platformWeb, .authForeground,
+            .authProvisional, .authBackground, .bounceRemoved, .bounceQuarantined, .bounceKept, .bounceStale,
+            .bounceDead, .bounceMisconfigured, .bounceTransient, .bouncePayload, .bounceUnknown,
+        ]
+        var totals = [Counter: Int]()
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            for c in all { totals[c, default: 0] += Int(shard.heap.counter(c)) }
+            store.locks.unlock(i)
+        }
+        var s = StoreStatistics()
+        s.tokens = totals[.tokens] ?? 0
+        s.users = totals[.users] ?? 0
+        s.quarantined = totals[.quarantined] ?? 0
+        for p in Platform.allCases { s.byPlatform[p] = totals[.platform(p)] ?? 0 }
+        for a in Authorization.allCases { s.byAuthorization[a] = totals[.authorization(a)] ?? 0 }
+        for o in BounceOutcome.allCases { s.bouncesByOutcome[o] = totals[.outcome(o)] ?? 0 }
+        for c in BounceCategory.allCases { s.bouncesByCategory[c] = totals[.category(c)] ?? 0 }
+        return s
+    }
+
+    func forEachKeyRecord(inShard i: Int, _ body: (TokenView) throws -> Void) throws {
+        let shard = store.shards[i]
+        store.locks.lockShared(i)
+        defer { store.locks.unlock(i) }
+        for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+            let ref = shard.index.ref(at: slot)
+            if ref.kindBits == Ref.Kind.key.rawValue { try body(view(try keyRecord(ref, in: shard))) }
+        }
+    }
+
+    func storageReport() throws(TokenStoreError) -> StorageReport {
+        var live = 0, dead = 0
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            live += shard.heap.liveBytes
+            dead += shard.heap.deadBytes
+            store.locks.unlock(i)
+        }
+        var files: [StorageReport.File] = []
+        do throws(SystemError) {
+            for name in try StoreDirectory.list(store.directory).sorted() {
+                var st = stat()
+                guard lstat(store.directory + "/" + name, &st) == 0 else { continue }
+                files.append(StorageReport.File(name: name, bytes: Int(st.st_size), allocatedBytes: Int(st.st_blocks) * 512))
+            }
+        } catch { throw error.storeError }
+        return StorageReport(
+            formatVersion: TokenStore.formatVersion, shards: store.shards.count, files: files, liveBytes: live,
+            deadBytes: dead, lastCheckpointAt: store.lastCheckpointAt, logBytes: store.logBytesSinceCheckpoint)
+    }
+
+    /// Checks, with every stripe locked: each record's checksum, that every key has its
+    /// token entry and its owner's user entry, that every user entry points back at a key the
+    /// user owns, and that the counters equal a recount.
+    func verify() -> [String] {
+        store.locks.withAll { () -> [String] in
+            var problems: [String] = []
+            var recount = [[Int64]](repeating: [Int64](repeating: 0, count: Heap.counterCount), count: store.shards.count)
+            for shard in store.shards {
+                let name = Shard.heapName(shard.number)
+                for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+                    let ref = shard.index.ref(at: slot)
+                    if ref.kindBits == Ref.Kind.token.rawValue {
+                        guard ref.shard < store.shards.count, store.shards[ref.shard].heap.isPlausibleBlock(ref.offset) else {
+                            problems.append("\(Shard.indexName(shard.number)): token entry points outside the heap")
+                            continue
+                        }
+                        continue
+                    }
+                    guard ref.shard == shard.number, shard.heap.isPlausibleBlock(ref.offset) else {
+                        problems.append("\(Shard.indexName(shard.number)): slot \(slot) points outside the heap")
+                        continue
+                    }
+                    switch ref.kindBits {
+                    case Ref.Kind.key.rawValue:
+                        let r = KeyRecord(file: shard.heap.file, offset: ref.offset)
+                        guard r.isPlausible, r.isSealed else {
+                            problems.append("\(name): key record at \(ref.offset) fails its checksum")
+                            continue
+                        }
+                        let c = shard.number
+                        recount[c][Counter.tokens.rawValue] += 1
+                        recount[c][Counter.platform(r.platform).rawValue] += 1
+                        recount[c][Counter.authorization(r.authorization).rawValue] += 1
+                        if r.isQuarantined { recount[c][Counter.quarantined.rawValue] += 1 }
+                        let tokenShard = self.shard(r.tokenHash)
+                        if tokenShard.index.find(r.tokenHash, { $0 == ref.with(kind: .token) }) == nil {
+                            problems.append("\(name): key record at \(ref.offset) has no token entry")
+                        }
+                        if r.user.count > 0 {
+                            let owner = try? findUser(r.user, hash: Registry.userHash(r.user))
+                            if owner?.record.index(of: ref) == nil {
+                                problems.append("\(name): key record at \(ref.offset) is missing from its owner's entries")
+                            }
+                        }
+                    case Ref.Kind.user.rawValue:
+                        let u = UserRecord(file: shard.heap.file, offset: ref.offset)
+                        guard u.isPlausible, u.isSealed else {
+                            problems.append("\(name): user record at \(ref.offset) fails its checksum")
+                            continue
+                        }
+                        let c = shard.number
+                        recount[c][Counter.users.rawValue] += 1
+                        recount[c][Counter.subscription(u.subscription).rawValue] += 1
+                        let m = u.membership()
+                        if u.subscription != .unsubscribed && m.visible { recount[c][Counter.foregroundEnabledUsers.rawValue] += 1 }
+                        if u.subscription != .unsubscribed && m.any { recount[c][Counter.anyEnabledUsers.rawValue] += 1 }
+                        for i in 0..<u.entryCount {
+                            let e = u.entryRef(i)
+                            guard e.shard < store.shards.count, let k = try? keyRecord(e, in: store.shards[e.shard]),
+                                equalBytes(k.user, u.user), k.entryFlags == u.entryFlags(i)
+                            else {
+                                problems.append("\(name): user record at \(ref.offset) has an entry that does not match its key")
+                                continue
+                            }
+                        }
+                        do {
+                            var n = 0
+                            try forEachChange(of: u) { change in
+                                n += 1
+                                return true
+                            }
+                        } catch {
+                            problems.append("\(name): changelog of user record at \(ref.offset): \(error)")
+                        }
+                    case Ref.Kind.app.rawValue:
+                        let a = AppCounterRecord(file: shard.heap.file, offset: ref.offset)
+                        if !(a.isPlausible && a.isSealed) { problems.append("\(name): app counter at \(ref.offset) fails its checksum") }
+                    default:
+                        problems.append("\(Shard.indexName(shard.number)): slot \(slot) has an unknown kind")
+                    }
+                }
+            }
+            let checked: [Counter] = [
+                .tokens, .platformIOS, .platformAndroid, .platformWeb, .authForeground, .authProvisional, .authBackground,
+                .quarantined, .users, .subscribed, .optedIn, .unsubscribed, .foregroundEnabledUsers, .anyEnabledUsers,
+            ]
+            for shard in store.shards {
+                for c in checked where shard.heap.counter(c) != recount[shard.number][c.rawValue] {
+                    problems.append("\(Shard.heapName(shard.number)): counter \(c) is \(shard.heap.counter(c)), recount \(recount[shard.number][c.rawValue])")
+                }
+            }
+            return problems
+        }
+    }
+}

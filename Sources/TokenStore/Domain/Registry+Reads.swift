@@ -1,0 +1,141 @@
+/// The read paths: zero-copy views under shared stripe locks.
+extension Registry {
+    @inline(__always) func view(_ r: KeyRecord) -> TokenView {
+        TokenView(
+            deviceID: r.device, appID: r.app, token: r.token, userID: r.user, platform: r.platform,
+            authorization: r.authorization, isQuarantined: r.isQuarantined, createdAt: r.createdAt, updatedAt: r.updatedAt)
+    }
+
+    func withKey<R>(_ device: Bytes, _ app: Bytes, _ body: (TokenView) throws -> R) throws -> R? {
+        let keyHash = Registry.keyHash(device, app)
+        let s = store.shard(of: keyHash)
+        store.locks.lockShared(s)
+        defer { store.locks.unlock(s) }
+        guard let (_, record) = try findKey(device, app, hash: keyHash) else { return nil }
+        return try body(view(record))
+    }
+
+    /// Calls `body` with each of the user's tokens; `false` stops. Returns false for an
+    /// unknown user.
+    func forEachToken(ofUser user: Bytes, _ body: (TokenView, Subscription) throws -> Bool) throws {
+        let userHash = Registry.userHash(user)
+        try locked(ShardSet(store.shard(of: userHash)), exclusive: false) { scope in
+            guard let (_, record) = try findUser(user, hash: userHash) else { return }
+            for i in 0..<record.entryCount {
+                let ref = record.entryRef(i)
+                guard ref.shard < store.shards.count else { throw shard(userHash).corrupt("user entry names a missing shard") }
+                try scope.require(ref.shard)
+            }
+            let subscription = record.subscription
+            for i in 0..<record.entryCount {
+                let ref = record.entryRef(i)
+                guard try body(view(try keyRecord(ref, in: store.shards[ref.shard])), subscription) else { return }
+            }
+        }
+    }
+
+    func userState(_ user: Bytes) throws -> UserState? {
+        let userHash = Registry.userHash(user)
+        let s = store.shard(of: userHash)
+        store.locks.lockShared(s)
+        defer { store.locks.unlock(s) }
+        return try findUser(user, hash: userHash)?.record.state
+    }
+
+    func forEachChange(ofUser user: Bytes, _ body: (ChangeView) throws -> Bool) throws {
+        let userHash = Registry.userHash(user)
+        let s = store.shard(of: userHash)
+        store.locks.lockShared(s)
+        defer { store.locks.unlock(s) }
+        guard let (_, record) = try findUser(user, hash: userHash) else { return }
+        try forEachChange(of: record, body)
+    }
+
+    // MARK: Whole-store reads, one stripe at a time
+
+    func sum(_ counters: Counter...) -> [Int] {
+        var totals = [Int](repeating: 0, count: counters.count)
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            for (j, c) in counters.enumerated() { totals[j] += Int(shard.heap.counter(c)) }
+            store.locks.unlock(i)
+        }
+        return totals
+    }
+
+    func count(_ segment: Segment) throws -> Int {
+        switch segment {
+        case .foregroundPushEnabled: return sum(.foregroundEnabledUsers)[0]
+        case .backgroundOrForegroundPushEnabled: return sum(.anyEnabledUsers)[0]
+        case .subscription(let s): return sum(.subscription(s))[0]
+        case .foregroundPushEnabledForApp(let app):
+            var app = app
+            return try app.withUTF8 { app in
+                let hash = Registry.appHash(UnsafeRawBufferPointer(app))
+                var total = 0
+                for (i, shard) in store.shards.enumerated() {
+                    store.locks.lockShared(i)
+                    defer { store.locks.unlock(i) }
+                    total += Int(try findAppCounter(UnsafeRawBufferPointer(app), hash: hash, in: shard)?.count ?? 0)
+                }
+                return total
+            }
+        }
+    }
+
+    /// Streams the users of a segment, one stripe at a time, straight from the index.
+    func forEachUser(in segment: Segment, _ body: (Bytes) throws -> Bool) throws {
+        var appName = ""
+        if case .foregroundPushEnabledForApp(let app) = segment { appName = app }
+        try appName.withUTF8 { appBytes in
+            let appHash = Registry.appHash(UnsafeRawBufferPointer(appBytes))
+            for (i, shard) in store.shards.enumerated() {
+                store.locks.lockShared(i)
+                defer { store.locks.unlock(i) }
+                let index = shard.index
+                for slot in 0..<index.capacity where index.hash(at: slot) != 0 {
+                    let ref = index.ref(at: slot)
+                    guard ref.kindBits == Ref.Kind.user.rawValue else { continue }
+                    guard shard.heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
+                    let user = UserRecord(file: shard.heap.file, offset: ref.offset)
+                    guard user.isPlausible else { throw shard.corrupt("damaged user record") }
+                    let member: Bool
+                    switch segment {
+                    case .subscription(let s): member = user.subscription == s
+                    case .foregroundPushEnabled: member = user.subscription != .unsubscribed && user.membership().visible
+                    case .backgroundOrForegroundPushEnabled: member = user.subscription != .unsubscribed && user.membership().any
+                    case .foregroundPushEnabledForApp: member = user.membership(app: appHash).app
+                    }
+                    if member, try !body(user.user) { return }
+                }
+            }
+        }
+    }
+
+    func forEachKeyRecord(_ body: (TokenView) throws -> Bool) throws {
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            defer { store.locks.unlock(i) }
+            for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+                let ref = shard.index.ref(at: slot)
+                guard ref.kindBits == Ref.Kind.key.rawValue else { continue }
+                if try !body(view(try keyRecord(ref, in: shard))) { return }
+            }
+        }
+    }
+
+    func forEachUserRecord(_ body: (Bytes, UserState) throws -> Bool) throws {
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            defer { store.locks.unlock(i) }
+            for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+                let ref = shard.index.ref(at: slot)
+                guard ref.kindBits == Ref.Kind.user.rawValue else { continue }
+                guard shard.heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
+                let user = UserRecord(file: shard.heap.file, offset: ref.offset)
+                guard user.isPlausible else { throw shard.corrupt("damaged user record") }
+                if try !body(user.user, user.state) { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+/// The write operations. Each one locks its stripes, decides under the locks, reserves
+/// space, logs itself, then applies; replay runs the same code with `logging: false`.
+extension Registry {
+    typealias Bytes = UnsafeRawBufferPointer
+
+    /// Applies a logged operation during recovery.
+    func replay(_ payload: Bytes) throws {
+        guard let op = Operation.decode(payload) else {
+            throw TokenStoreError(.corrupt, "write-ahead log: undecodable operation")
+        }
+        do {
+            switch op.code {
+            case .register: _ = try register(op, logging: false)
+            case .changeUser: _ = try changeUser(op, logging: false)
+            case .setAuthorization: _ = try setAuthorization(op, logging: false)
+            case .setSubscription: _ = try setSubscription(op, logging: false)
+            case .bounce: _ = try bounce(op, logging: false)
+            case .uninstall: _ = try uninstall(op, logging: false)
+            case .expire: _ = try expire(op, logging: false)
+            }
+        } catch let error as TokenStoreError where error.code == .notFound {
+            // Not-found outcomes are never logged; nothing to do.
+        }
+    }
+
+    private static var none: Bytes { Bytes(start: nil, count: 0) }
+
+    func register(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
+        let device = op.s0, app = op.s1, token = op.s2, user = op.s3, hasUser = op.c != 0
+        guard let platform = Platform(rawValue: op.a), let authorization = Authorization(rawValue: op.b) else {
+            throw TokenStoreError(.invalidArgument, "unknown platform or authorization")
+        }
+        let keyHash = Registry.keyHash(device, app), tokenHash = Registry.tokenHash(token)
+        var initial = ShardSet(store.shard(of: keyHash), store.shard(of: tokenHash))
+        if hasUser { initial.insert(store.shard(of: Registry.userHash(user))) }
+        return try locked(initial, exclusive: true) { scope in
+            let existing = try findKey(device, app, hash: keyHash)
+            if let e = existing?.record, op.at < e.eventAt { return (.stale, 0) }
+            let holder = try findToken(token, hash: tokenHash, scope: &scope)
+            if let e = existing?.record {
+                if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+                try scope.require(store.shard(of: e.tokenHash))
+            }
+            let holderIsElsewhere = holder.map { $0.record.offset != existing?.record.offset || keyShardNumber($0.record) != store.shard(of: keyHash) } ?? false
+            if holderIsElsewhere, let h = holder?.record, h.user.count > 0 {
+                try scope.require(store.shard(of: Registry.userHash(h.user)))
+            }
+            try reserve(scope)
+            let lsn = try logAndApply(op, logging: logging) {
+                let newOwner: [UInt8] = hasUser ? Array(user) : Array(existing?.record.user ?? Registry.none)
+                // The token moves here from another key: it is never duplicated.
+                if holderIsElsewhere, let h = holder?.record {
+                    let owner = Array(h.user), hDevice = Array(h.device), hApp = Array(h.app)
+                    try removeKey(h)
+                    try owner.withUnsafeBytes { o in
+                        try hDevice.withUnsafeBytes { d in
+                            try hApp.withUnsafeBytes { a in
+                                try newOwner.withUnsafeBytes { n in
+                                    try appendChange(to: o, .movedOut, at: op.at, device: d, app: a, token: token, other: n)
+                                }
+                            }
+                        }
+                    }
+                }
+                guard let e = existing?.record else {
+                    try newOwner.withUnsafeBytes { n in
+                        try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
+                            authorization: authorization, created: op.at, updated: op.at, event: op.at))
+                        try appendChange(to: n, .registered, at: op.at, device: device, app: app, token: token)
+                    }
+                    return
+                }
+                let sameToken = equalBytes(e.token, token)
+                let sameOwner = newOwner.withUnsafeBytes { equalBytes($0, e.user) }
+                if sameToken && sameOwner {
+                    let changed = e.authorization != authorization
+                    try updateKey(e, platform: platform, authorization: authorization, quarantined: false, updated: op.at, event: op.at)
+                    if changed {
+                        try appendChange(to: e.user, .authorizationChanged, at: op.at, device: device, app: app, token: token,
+                            detail: Registry.name(authorization))
+                    }
+                    return
+                }
+                let oldOwner = Array(e.user), created = e.createdAt, failures = sameToken ? e.failures : 0
+                try removeKey(e)
+                try newOwner.withUnsafeBytes { n in
+                    try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
+                        authorization: authorization, failures: failures, created: created, updated: op.at, event: op.at))
+                    try oldOwner.withUnsafeBytes { o in
+                        if !sameOwner {
+                            try appendChange(to: o, .movedOut, at: op.at, device: device, app: app, token: token, other: n)
+                            try appendChange(to: n, .movedIn, at: op.at, device: device, app: app, token: token, other: o)
+                        }
+                        if !sameToken {
+                            try appendChange(to: n, .tokenReplaced, at: op.at, device: device, app: app, token: token)
+                        }
+                    }
+                }
+            }
+            return (.applied, lsn)
+        }
+    }
+
+    func changeUser(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
+        let device = op.s0, app = op.s1, user = op.c != 0 ? op.s2 : Registry.none
+        let keyHash = Registry.keyHash(device, app)
+        var initial = ShardSet(store.shard(of: keyHash))
+        if user.count > 0 { initial.insert(store.shard(of: Registry.userHash(user))) }
+        return try locked(initial, exclusive: true) { scope in
+            guard let e = try findKey(device, app, hash: keyHash)?.record else {
+                throw TokenStoreError(.notFound, "no token for that device and app")
+            }
+            if op.at < e.eventAt { return (.stale, 0) }
+            if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+            try scope.require(store.shard(of: e.tokenHash))
+            try reserve(scope)
+            let lsn = try logAndApply(op, logging: logging) {
+                if equalBytes(e.user, user) {
+                    try updateKey(e, event: op.at)
+                    return
+                }
+                let oldOwner = Array(e.user), token = Array(e.token)
+                let fields = KeyFields(device: device, app: app, token: Registry.none, user: user, platform: e.platform,
+                    authorization: e.authorization, quarantined: e.isQuarantined, failures: e.failures,
+                    created: e.createdAt, updated: e.updatedAt, event: op.at)
+                try removeKey(e)
+                try token.withUnsafeBytes { t in
+                    var f = fields
+                    f.token = t
+                    try insertKey(f)
+                    try oldOwner.withUnsafeBytes { o in
+                        try appendChange(to: o, .movedOut, at: op.at, device: device, app: app, token: t, other: user)
+                        try appendChange(to: user, .movedIn, at: op.at, device: device, app: app, token: t, other: o)
+                    }
+                }
+            }
+            return (.applied, lsn)
+        }
+    }
+
+    func setAuthorization(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
+        let device = op.s0, app = op.s1
+        guard let authorization = Authorization(rawValue: op.b) else {
+            throw TokenStoreError(.invalidArgument, "unknown authorization")
+        }
+        let keyHash = Registry.keyHash(device, app)
+        return try locked(ShardSet(store.shard(of: keyHash)), exclusive: true) { scope in
+            guard let e = try findKey(device, app, hash: keyHash)?.record else {
+                throw TokenStoreError(.notFound, "no token for that device and app")
+            }
+            if op.at < e.eventAt { return (.stale, 0) }
+            if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+            try reserve(scope)
+            let lsn = try logAndApply(op, logging: logging) {
+                let changed = e.authorization != authorization
+                try updateKey(e, authorization: authorization, event: op.at)
+                if changed {
+                    try appendChange(to: e.user, .authorizationChanged, at: op.at, device: device, app: app, token: e.token,
+                        detail: Registry.name(authorization))
+                }
+            }
+            return (.applied, lsn)
+        }
+    }
+
+    func setSubscription(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
+        let user = op.s0
+        guard let subscription = Subscription(rawValue: op.a) else {
+            throw TokenStoreError(.invalidArgument, "unknown subscription")
+        }
+        let userHash = Registry.userHash(user)
+        return try locked(ShardSet(store.shard(of: userHash)), exclusive: true) { scope in
+            if let u = try findUser(user, hash: userHash)?.record, op.at < u.subscriptionEventAt { return (.stale, 0) }
+            try reserve(scope)
+            let lsn = try logAndApply(op, logging: logging) {
+                guard let (_, record) = try self.user(user, create: true) else { return }
+                let changed = record.subscription != subscription
+                try setSubscription(record, subscription, at: op.at)
+                if changed {
+                    try appendChange(to: user, .subscriptionChanged, at: op.at, device: Registry.none, app: Registry.none,
+                        token: Registry.none, detail: Registry.name(subscription))
+                }
+            }
+            return (.applied, lsn)
+        }
+    }
+
+    func bounce(_ op: Operation, logging: Bool) throws -> (BounceResult, UInt64) {
+        let token = op.s0, code = op.s1, providerTime: Int64? = op.c != 0 ? op.aux : nil
+        let tokenHash = Registry.tokenHash(token)
+        let category = BounceClassifier.classify(String(decoding: code, as: UTF8.self))
+        return try locked(ShardSet(store.shard(of: tokenHash)), exclusive: true) { scope in
+            guard let e = try findToken(token, hash: tokenHash, scope: &scope)?.record else {
+                throw TokenStoreError(.notFound, "no key holds that token")
+            }
+            if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+            let removing = category == .dead || (category == .misconfigured && !quarantineMisconfigured)
+            let quarantining = category == .misconfigured && quarantineMisconfigured
+            let outcome: BounceOutcome
+            if (removing || quarantining), let providerTime, e.updatedAt > providerTime {
+                outcome = .stale
+            } else {
+                outcome = removing ? .removed : quarantining ? .quarantined : .kept
+            }
+            try reserve(scope)
+            let keyHeap = store.shards[keyShardNumber(e)].heap
+            let lsn = try logAndApply(op, logging: logging) {
+                keyHeap.add(.outcome(outcome), 1)
+                keyHeap.add(.category(category), 1)
+                switch outcome {
+                case .removed:
+                    try appendChange(to: e.user, .bounced, at: op.at, device: e.device, app: e.app, token: token, detail: code)
+                    try removeKey(e)
+                case .quarantined:
+                    if !e.isQuarantined {
+                        try updateKey(e, quarantined: true)
+                        try appendChange(to: e.user, .bounced, at: op.at, device: e.device, app: e.app, token: token, detail: code)
+                    }
+                case .kept:
+                    e.setFailures(e.failures + 1)
+                    e.seal()
+                case .stale:
+                    break
+                }
+            }
+            return (BounceResult(outcome: outcome, category: category), lsn)
+        }
+    }
+
+    func uninstall(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
+        let device = op.s0, app = op.s1
+        let keyHash = Registry.keyHash(device, app)
+        return try locked(ShardSet(store.shard(of: keyHash)), exclusive: true) { scope in
+            guard let e = try findKey(device, app, hash: keyHash)?.record else {
+                throw TokenStoreError(.notFound, "no token for that device and app")
+            }
+            if op.at < e.eventAt { return (.stale, 0) }
+            if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+            try scope.require(store.shard(of: e.tokenHash))
+            try reserve(scope)
+            let lsn = try logAndApply(op, logging: logging) {
+                try appendChange(to: e.user, .uninstalled, at: op.at, device: device, app: app, token: e.token)
+                try removeKey(e)
+            }
+            return (.applied, lsn)
+        }
+    }
+
+    /// Expires one key of a sweep if it is still older than the bound.
+    func expire(_ op: Operation, logging: Bool) throws -> (Bool, UInt64) {
+        let device = op.s0, app = op.s1, bound = op.aux, platform = Platform(rawValue: op.a)
+        let keyHash = Registry.keyHash(device, app)
+        return try locked(ShardSet(store.shard(of: keyHash)), exclusive: true) { scope in
+            guard let e = try findKey(device, app, hash: keyHash)?.record, e.updatedAt < bound,
+                platform == nil || e.platform == platform
+            else { return (false, 0) }
+            if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+            try scope.require(store.shard(of: e.tokenHash))
+            try reserve(scope)
+            let lsn = try logAndApply(op, logging: logging) {
+                try appendChange(to: e.user, .expired, at: op.at, device: device, app: app, token: e.token)
+                try removeKey(e)
+            }
+            return (true, lsn)
+        }
+    }
+
+    // MARK: Names written into changelog details
+
+    static func name(_ a: Authorization) -> Bytes { staticBytes(a.description) }
+    static func name(_ s: Subscription) -> Bytes { staticBytes(s.description) }
+
+    private static func staticBytes(_ s: String) -> Bytes {
+        switch s {
+        case "foreground": return bytes(of: "foreground")
+        case "provisional": return bytes(of: "provisional")
+        case "background": return bytes(of: "background")
+        case "subscribed": return bytes(of: "subscribed")
+        case "opted_in": return bytes(of: "opted_in")
+        default: return bytes(of: "unsubscribed")
+        }
+    }
+
+    private static func bytes(of s: StaticString) -> Bytes { Bytes(start: s.utf8Start, count: s.utf8CodeUnitCount) }
+}

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Argument checks at the API boundary: every caller-supplied string is checked before it
+/// can reach the engine, so bad input gets a typed error and changes nothing.
+enum Validate {
+    /// Non-empty, within `max` bytes, with no NUL (C callers could not pass it back).
+    static func text(_ bytes: UnsafeRawBufferPointer, _ what: String, max: Int) throws(TokenStoreError) {
+        guard bytes.count > 0 else { throw TokenStoreError(.invalidArgument, "\(what) is empty") }
+        guard bytes.count <= max else { throw TokenStoreError(.tooLarge, "\(what) is \(bytes.count) bytes; the limit is \(max)") }
+        if memchr(bytes.baseAddress!, 0, bytes.count) != nil {
+            throw TokenStoreError(.invalidArgument, "\(what) contains a NUL byte")
+        }
+    }
+
+    static func key(_ device: UnsafeRawBufferPointer, _ app: UnsafeRawBufferPointer) throws(TokenStoreError) {
+        try text(device, "device id", max: Limits.maxDeviceIDBytes)
+        try text(app, "app id", max: Limits.maxAppIDBytes)
+    }
+
+    static func token(_ token: UnsafeRawBufferPointer) throws(TokenStoreError) {
+        try text(token, "token", max: Limits.maxTokenBytes)
+    }
+
+    static func user(_ user: UnsafeRawBufferPointer) throws(TokenStoreError) {
+        try text(user, "user id", max: Limits.maxUserIDBytes)
+    }
+}
+
+/// Calls `body` with the UTF-8 bytes of four strings, without copying native strings.
+@inline(__always)
+func withArguments<R>(
+    _ a: String, _ b: String, _ c: String, _ d: String,
+    _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> R
+) throws -> R {
+    var a = a, b = b, c = c, d = d
+    return try a.withUTF8 { a in
+        try b.withUTF8 { b in
+            try c.withUTF8 { c in
+                try d.withUTF8 { d in
+                    try body(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b), UnsafeRawBufferPointer(c), UnsafeRawBufferPointer(d))
+                }
+            }
+        }
+    }
+}

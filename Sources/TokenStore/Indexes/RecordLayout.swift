@@ -1,0 +1,50 @@
+/// Record kinds, stored in byte 4 of every heap block.
+enum RecordKind: UInt8 {
+    case free = 0
+    case key = 1
+    case user = 3
+    case app = 4
+    case change = 5
+}
+
+/// A record in a shard's heap, addressed by offset. Valid only under the shard's lock.
+///
+/// Every record starts with `u32 capacity | u8 kind | … | u32 checksum at 8`; the checksum
+/// covers bytes 16 to the record's end and is restamped by `seal` after each change, so that
+/// `verify` can tell a damaged record from a sound one.
+protocol HeapRecord {
+    var file: MappedFile { get }
+    var offset: Int { get }
+    /// Bytes in use, from the start of the record.
+    var length: Int { get }
+}
+
+extension HeapRecord {
+    @inline(__always) func u8(_ at: Int) -> UInt8 { file.load(offset + at) }
+    @inline(__always) func u16(_ at: Int) -> Int { Int(file.load(offset + at, as: UInt16.self)) }
+    @inline(__always) func u32(_ at: Int) -> Int { Int(file.load(offset + at, as: UInt32.self)) }
+    @inline(__always) func i64(_ at: Int) -> Int64 { file.load(offset + at) }
+    @inline(__always) func u64(_ at: Int) -> UInt64 { file.load(offset + at) }
+    @inline(__always) func set<T: FixedWidthInteger>(_ value: T, _ at: Int) { file.store(value, offset + at) }
+    @inline(__always) func bytes(_ at: Int, _ count: Int) -> UnsafeRawBufferPointer { file.bytes(offset + at, count) }
+
+    var capacity: Int { u32(0) }
+    var kind: UInt8 { u8(4) }
+
+    var computedChecksum: UInt32 {
+        UInt32(truncatingIfNeeded: hash64(file.bytes(offset + 16, length - 16), seed: UInt64(kind)))
+    }
+
+    func seal() { set(computedChecksum, 8) }
+    var isSealed: Bool { u32(8) == Int(computedChecksum) }
+}
+
+@inline(__always) func equalBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+}
+
+@inline(__always) func pad8(_ n: Int) -> Int { (n + 7) & ~7 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

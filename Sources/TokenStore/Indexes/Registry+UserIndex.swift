@@ -1,0 +1,151 @@
+/// User records: the user → keys index, subscription state, the changelog, and the segment
+/// counters, which change exactly when a user's membership does.
+extension Registry {
+    /// The user's record, created (subscribed, with no tokens) when `create` is set.
+    func user(_ user: UnsafeRawBufferPointer, create: Bool) throws -> (slot: Int, record: UserRecord)? {
+        let hash = Registry.userHash(user)
+        if let found = try findUser(user, hash: hash) { return found }
+        guard create else { return nil }
+        let shard = self.shard(hash)
+        let offset = try shard.heap.allocate(UserRecord.size(user: user.count, entries: 2))
+        let record = UserRecord.initialize(shard.heap.file, at: offset, user: user, entryCapacity: 2)
+        record.seal()
+        let slot = shard.index.insert(hash, Ref(kind: .user, shard: shard.number, offset: offset))
+        shard.heap.add(.users, 1)
+        shard.heap.add(.subscription(.subscribed), 1)
+        return (slot, record)
+    }
+
+    /// Runs `change` on a user record and moves the segment counters by the difference in
+    /// membership it made, for the segments in general and for `app`.
+    func changingMembership(
+        _ record: UserRecord, app: UnsafeRawBufferPointer?, _ change: () throws -> UserRecord
+    ) throws -> UserRecord {
+        let shard = self.shard(Registry.userHash(record.user))
+        let appHash = app.map(Registry.appHash)
+        let before = record.membership(app: appHash)
+        let subscriptionBefore = record.subscription
+        let after = try change()
+        let now = after.membership(app: appHash)
+        let subscriptionAfter = after.subscription
+        let wasEnabled = subscriptionBefore != .unsubscribed, isEnabled = subscriptionAfter != .unsubscribed
+        shard.heap.add(.foregroundEnabledUsers, Int64((isEnabled && now.visible) ? 1 : 0) - Int64((wasEnabled && before.visible) ? 1 : 0))
+        shard.heap.add(.anyEnabledUsers, Int64((isEnabled && now.any) ? 1 : 0) - Int64((wasEnabled && before.any) ? 1 : 0))
+        if subscriptionBefore != subscriptionAfter {
+            shard.heap.add(.subscription(subscriptionBefore), -1)
+            shard.heap.add(.subscription(subscriptionAfter), 1)
+        }
+        if let app, let appHash, before.app != now.app {
+            var counter = try findAppCounter(app, hash: appHash, in: shard)
+            if counter == nil {
+                let offset = try shard.heap.allocate(24 + app.count)
+                counter = AppCounterRecord.write(shard.heap.file, at: offset, app: app)
+                shard.index.insert(appHash, Ref(kind: .app, shard: shard.number, offset: offset))
+            }
+            counter!.add(now.app ? 1 : -1)
+        }
+        after.seal()
+        return after
+    }
+
+    /// Adds a key to the user's index entries, growing the record when full.
+    func addUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer, flags: UInt64) throws {
+        guard let (slot, record) = try self.user(user, create: true) else { return }
+        _ = try changingMembership(record, app: app) {
+            var r = record
+            if r.entryCount == r.entryCapacity { r = try grow(r, slot: slot) }
+            r.appendEntry(ref: ref, appHash: Registry.appHash(app), flags: flags)
+            return r
+        }
+    }
+
+    func removeUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer) throws {
+        guard let (_, record) = try self.user(user, create: false), let i = record.index(of: ref) else { return }
+        _ = try changingMembership(record, app: app) {
+            record.removeEntry(i)
+            return record
+        }
+    }
+
+    func setUserEntryFlags(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer, flags: UInt64) throws {
+        guard let (_, record) = try self.user(user, create: false), let i = record.index(of: ref) else { return }
+        _ = try changingMembership(record, app: app) {
+            record.setEntryFlags(i, flags)
+            return record
+        }
+    }
+
+    /// Moves a full user record to a block with twice the entries.
+    private func grow(_ record: UserRecord, slot: Int) throws -> UserRecord {
+        let shard = self.shard(Registry.userHash(record.user))
+        let newCapacity = min(record.entryCapacity * 2, Int(UInt16.max))
+        guard newCapacity > record.entryCapacity else {
+            throw TokenStoreError(.tooLarge, "a user may own at most \(UInt16.max) tokens")
+        }
+        let offset = try shard.heap.allocate(UserRecord.size(user: record.userLength, entries: newCapacity))
+        let file = shard.heap.file
+        file.copy(file.bytes(record.offset + 4, record.length - 4), to: offset + 4)
+        let moved = UserRecord(file: file, offset: offset)
+        moved.set(UInt16(newCapacity), 14)
+        shard.index.setRef(Ref(kind: .user, shard: shard.number, offset: offset), at: slot)
+        shard.heap.free(record.offset)
+        return moved
+    }
+
+    /// Sets the subscription; counters follow.
+    func setSubscription(_ record: UserRecord, _ subscription: Subscription, at: Int64) throws {
+        _ = try changingMembership(record, app: nil) {
+            record.setSubscription(subscription, at: at)
+            return record
+        }
+    }
+
+    // MARK: Changelog
+
+    /// Appends an entry to the user's changelog, dropping the oldest beyond the limit.
+    func appendChange(
+        to user: UnsafeRawBufferPointer, _ kind: ChangeKind, at: Int64, device: UnsafeRawBufferPointer,
+        app: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer = .init(start: nil, count: 0),
+        detail: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    ) throws {
+        guard user.count > 0, let (_, record) = try self.user(user, create: true) else { return }
+        let shard = self.shard(Registry.userHash(user))
+        let heap = shard.heap
+        let size = ChangeRecord.fixedSize + device.count + app.count + token.count + other.count + detail.count
+        let offset = try heap.allocate(size)
+        _ = ChangeRecord.write(heap.file, at: offset, kind: kind, time: at, strings: [device, app, token, other, detail])
+        var oldest = record.oldestChange, count = record.changeCount
+        if count > 0, heap.isPlausibleBlock(record.newestChange) {
+            let newest = ChangeRecord(file: heap.file, offset: record.newestChange)
+            newest.setNext(offset)
+            newest.seal()
+        } else {
+            oldest = offset
+            count = 0
+        }
+        count += 1
+        while count > changelogLimit, heap.isPlausibleBlock(oldest) {
+            let drop = ChangeRecord(file: heap.file, offset: oldest)
+            oldest = drop.next
+            heap.free(drop.offset)
+            count -= 1
+        }
+        record.setChangelog(oldest: oldest, newest: offset, count: count)
+        record.seal()
+    }
+
+    /// Calls `body` with each changelog entry of the user, oldest first.
+    func forEachChange(of record: UserRecord, _ body: (ChangeView) throws -> Bool) throws {
+        let shard = self.shard(Registry.userHash(record.user))
+        var offset = record.oldestChange
+        var remaining = record.changeCount
+        while remaining > 0 {
+            guard shard.heap.isPlausibleBlock(offset) else { throw shard.corrupt("changelog chain broken") }
+            let entry = ChangeRecord(file: shard.heap.file, offset: offset)
+            guard entry.isPlausible else { throw shard.corrupt("damaged changelog entry") }
+            guard try body(entry.view()) else { return }
+            offset = entry.next
+            remaining -= 1
+        }
+    }
+}

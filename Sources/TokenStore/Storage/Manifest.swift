@@ -1,0 +1,91 @@
+/// The store's manifest: format version, shard count and the last checkpoint, in one
+/// 64-byte checksummed file replaced atomically (write, fsync, rename, fsync directory).
+///
+/// Layout: `magic "TSMANIFS" | u32 format | u32 shards | u64 checkpoint LSN |
+/// i64 checkpoint time | i64 created time | 8 reserved | u64 checksum`.
+struct Manifest: Equatable {
+    static let magic: UInt64 = 0x5346_494E_414D_5354  // "TSMANIFS"
+    static let size = 64
+    static let name = "MANIFEST"
+
+    var formatVersion: UInt32 = TokenStore.formatVersion
+    var shards: Int
+    var checkpointLSN: UInt64 = 0
+    var checkpointAt: Int64 = 0
+    var createdAt: Int64 = 0
+
+    func encoded() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Manifest.size)
+        bytes.withUnsafeMutableBytes { b in
+            b.storeBytes(of: Manifest.magic, toByteOffset: 0, as: UInt64.self)
+            b.storeBytes(of: formatVersion, toByteOffset: 8, as: UInt32.self)
+            b.storeBytes(of: UInt32(shards), toByteOffset: 12, as: UInt32.self)
+            b.storeBytes(of: checkpointLSN, toByteOffset: 16, as: UInt64.self)
+            b.storeBytes(of: checkpointAt, toByteOffset: 24, as: Int64.self)
+            b.storeBytes(of: createdAt, toByteOffset: 32, as: Int64.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
+        }
+        return bytes
+    }
+
+    /// Decodes and checks a manifest; unknown versions fail with `versionMismatch`.
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(TokenStoreError) -> Manifest {
+        guard bytes.count == size, bytes.loadUnaligned(as: UInt64.self) == magic else {
+            throw TokenStoreError(.corrupt, "\(name): not a TokenStore manifest")
+        }
+        guard bytes.loadUnaligned(fromByteOffset: 56, as: UInt64.self) == hash64(UnsafeRawBufferPointer(rebasing: bytes[0..<56]))
+        else { throw TokenStoreError(.corrupt, "\(name): checksum mismatch") }
+        let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        guard version == TokenStore.formatVersion else {
+            throw TokenStoreError(.versionMismatch, "\(name): format version \(version), this library reads \(TokenStore.formatVersion)")
+        }
+        let shards = Int(bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        guard shards >= 1, shards <= 4096, shards & (shards - 1) == 0 else {
+            throw TokenStoreError(.corrupt, "\(name): shard count \(shards) is not a power of two in 1...4096")
+        }
+        return Manifest(
+            formatVersion: version, shards: shards,
+            checkpointLSN: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+            checkpointAt: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self),
+            createdAt: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self))
+    }
+
+    /// Reads the manifest in `directory`; `nil` when there is none (a new store).
+    static func read(directory: String) throws(TokenStoreError) -> Manifest? {
+        let file: FileDescriptor
+        do throws(SystemError) {
+            file = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
+        } catch {
+            if error.errno == 2 { return nil }  // ENOENT
+            throw error.storeError
+        }
+        defer { file.close() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 1, alignment: 8)
+        defer { buffer.deallocate() }
+        let n: Int
+        do throws(SystemError) {
+            try StoreDirectory.checkOwnership(file)
+            n = try file.read(into: buffer, at: 0)
+        } catch { throw error.storeError }
+        guard n == size else { throw TokenStoreError(.corrupt, "\(name): \(n) bytes, expected \(size)") }
+        return try decode(UnsafeRawBufferPointer(rebasing: buffer[0..<size]))
+    }
+
+    /// Replaces the manifest atomically and durably.
+    func write(directory: String) throws(SystemError) {
+        let temp = directory + "/" + Manifest.name + ".tmp"
+        let file = try FileDescriptor.open(temp, name: Manifest.name + ".tmp", create: true)
+        defer { file.close() }
+        try file.truncate(to: 0)
+        let bytes = encoded()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: bytes)
+        try file.write(UnsafeRawBufferPointer(buffer), at: 0)
+        try file.sync()
+        guard SystemCalls.current.rename(temp, directory + "/" + Manifest.name) == 0 else {
+            throw SystemError(errno: lastErrno(), operation: "rename", file: Manifest.name)
+        }
+        try syncDirectory(directory)
+    }
+}

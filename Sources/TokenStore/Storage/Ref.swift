@@ -1,0 +1,30 @@
+/// A reference stored in an index slot: what the entry is, and where its record lives.
+///
+/// Bits 0–47 hold the record's offset in its shard's heap, bits 48–59 the shard, and bits
+/// 60–63 the entry kind. A token entry lives in the token's shard but points at the key
+/// record in the key's shard, so references carry their shard.
+struct Ref: Hashable {
+    let raw: UInt64
+
+    enum Kind: UInt64 {
+        /// A `(device, app)` key's token record.
+        case key = 1
+        /// A token's entry, pointing at the key record that holds it.
+        case token = 2
+        /// A user record.
+        case user = 3
+        /// A per-app segment counter.
+        case app = 4
+    }
+
+    init(raw: UInt64) { self.raw = raw }
+
+    init(kind: Kind, shard: Int, offset: Int) {
+        raw = kind.rawValue << 60 | UInt64(shard) << 48 | UInt64(offset)
+    }
+
+    var kindBits: UInt64 { raw >> 60 }
+    var shard: Int { Int((raw >> 48) & 0xFFF) }
+    var offset: Int { Int(raw & 0xFFFF_FFFF_FFFF) }
+    func with(kind: Kind) -> Ref { Ref(kind: kind, shard: shard, offset: offset) }
+}

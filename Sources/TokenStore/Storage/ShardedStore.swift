@@ -1,0 +1,310 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The storage engine: a directory of shards behind stripe locks, a write-ahead log, the
+/// checkpointer and the background syncer. It knows nothing of tokens; the domain layer
+/// (`Registry`) hands it opaque log payloads to replay.
+final class ShardedStore: @unchecked Sendable {
+    let directory: String
+    let shards: [Shard]
+    let shardBits: Int
+    let locks: StripeLocks
+    let durability: Durability
+    private(set) var wal: WriteAheadLog!
+    private var manifest: Manifest
+    private let lockFile: FileDescriptor
+    private let checkpointLogBytes: Int
+    private let checkpointLock = ConditionLock()
+
+    // Background syncer.
+    private let syncerLock = ConditionLock()
+    private var syncerRunning = false
+    private var syncerStop = false
+    private var syncerThread: pthread_t?
+
+    /// Set when applying a logged operation failed half-way; the handle refuses further
+    /// writes and a reopen recovers from the log.
+    private(set) var poisoned = false
+
+    /// Opens or creates the store and replays the log through `replay`.
+    init(
+        directory: String, options: StoreOptions,
+        replay: (ShardedStore, UnsafeRawBufferPointer) throws -> Void
+    ) throws(TokenStoreError) {
+        guard options.shards >= 1, options.shards <= 4096, options.shards & (options.shards - 1) == 0 else {
+            throw TokenStoreError(.invalidArgument, "shards must be a power of two in 1...4096")
+        }
+        if case .interval(let ms) = options.durability, ms < 1 || ms > 3_600_000 {
+            throw TokenStoreError(.invalidArgument, "sync interval must be 1...3600000 ms")
+        }
+        self.directory = directory
+        self.durability = options.durability
+        self.checkpointLogBytes = max(options.checkpointLogBytes, 1 << 20)
+        do throws(SystemError) {
+            if !options.mustExist { try StoreDirectory.create(directory) }
+            lockFile = try StoreDirectory.lock(directory)
+        } catch {
+            if error.errno == ENOENT { throw TokenStoreError(.notFound, "no store at that path") }
+            throw error.storeError
+        }
+        var created = false
+        do throws(TokenStoreError) {
+            if let existing = try Manifest.read(directory: directory) {
+                manifest = existing
+            } else {
+                if options.mustExist { throw TokenStoreError(.notFound, "no store at that path") }
+                manifest = Manifest(shards: options.shards, createdAt: currentMillis())
+                created = true
+            }
+            shardBits = manifest.shards.trailingZeroBitCount
+            locks = StripeLocks(count: manifest.shards)
+            let names: [String]
+            do throws(SystemError) { names = try StoreDirectory.list(directory) } catch { throw error.storeError }
+            if !created && names.contains(Checkpoint.journalName) { try ShardedStore.applyJournal(directory: directory, manifest: &manifest) }
+            var shards: [Shard] = []
+            for n in 0..<manifest.shards {
+                shards.append(try Shard(directory: directory, number: n, create: created))
+            }
+            self.shards = shards
+            if created {
+                // Format the shard files on disk before the manifest says the store exists.
+                try ShardedStore.writeThrough(shards)
+                do throws(SystemError) { try manifest.write(directory: directory) } catch { throw error.storeError }
+            }
+        } catch {
+            lockFile.close()
+            throw error
+        }
+        do throws(TokenStoreError) {
+            let names: [String]
+            do throws(SystemError) { names = try StoreDirectory.list(directory) } catch { throw error.storeError }
+            wal = try WriteAheadLog.open(directory: directory, names: names, from: manifest.checkpointLSN) {
+                (payload) throws(TokenStoreError) in
+                do { try replay(self, payload) } catch { throw TokenStoreError(converting: error) }
+            }
+        } catch {
+            lockFile.close()
+            throw error
+        }
+        startSyncer()
+    }
+
+    private var lockReleased = false
+
+    deinit {
+        stopSyncer()
+        if !lockReleased { lockFile.close() }
+    }
+
+    // MARK: Placement
+
+    @inline(__always) func shard(of hash: UInt64) -> Int {
+        shardBits == 0 ? 0 : Int(truncatingIfNeeded: hash >> UInt64(64 - shardBits))
+    }
+
+    // MARK: Writes
+
+    /// Logs an operation built by `encode`, with the stripe locks held by the caller, and
+    /// returns its end LSN for `commit`.
+    func log(length: Int, _ encode: (UnsafeMutableRawBufferPointer) -> Void) throws(TokenStoreError) -> UInt64 {
+        guard !poisoned else { throw TokenStoreError(.io, "an earlier write failed half-way; reopen the store to recover") }
+        do throws(SystemError) { return try wal.append(length: length, encode) } catch { throw error.storeError }
+    }
+
+    func poison() { poisoned = true }
+
+    /// Makes a logged operation as durable as the mode promises; call after unlocking.
+    func commit(_ lsn: UInt64) throws(TokenStoreError) {
+        if case .always = durability {
+            do throws(SystemError) { try wal.sync(upTo: lsn) } catch { throw error.storeError }
+        }
+        if wal.bytes(since: manifest.checkpointLSN) > checkpointLogBytes { wakeSyncer() }
+    }
+
+    /// Forces every acknowledged write to disk.
+    func sync() throws(TokenStoreError) {
+        do throws(SystemError) { try wal.syncAll() } catch { throw error.storeError }
+    }
+
+    // MARK: Checkpoints
+
+    var lastCheckpointAt: Int64 { checkpointLock.withLock { manifest.checkpointAt } }
+    var logBytesSinceCheckpoint: Int { wal.bytes(since: checkpointLock.withLock { manifest.checkpointLSN }) }
+
+    /// Writes the shards' dirty pages through the journal into their files and trims the log.
+    func checkpoint() throws(TokenStoreError) {
+        checkpointLock.lock()
+        defer { checkpointLock.unlock() }
+        var sealed = false
+        do {
+            let journal = try Checkpoint.JournalWriter(directory: directory)
+            let lsn = try locks.withAll { () throws -> UInt64 in
+                let lsn = try wal.rollForCheckpoint()
+                for shard in shards {
+                    shard.index.seal()
+                    shard.heap.seal()
+                    for file in shard.files {
+                        try file.drainDirtyPages { (page) throws in
+                            try journal.add(fileID: file.fileID, page: page, from: file.base + page * MappedFile.pageSize)
+                        }
+                    }
+                }
+                return lsn
+            }
+            try journal.seal(lsn: lsn)
+            sealed = true
+            // Write the pages into the shard files from the journal's copy: the mappings
+            // may have moved on since.
+            var touched = Set<UInt32>()
+            _ = try Checkpoint.readJournal(journal.file, apply: true) { fileID, page, bytes in
+                let shard = shards[Int(fileID / 2)]
+                let file = fileID % 2 == 0 ? shard.index.file : shard.heap.file
+                try file.file.write(bytes, at: page * MappedFile.pageSize)
+                touched.insert(fileID)
+            }
+            for id in touched.sorted() {
+                let shard = shards[Int(id / 2)]
+                try (id % 2 == 0 ? shard.index.file : shard.heap.file).file.sync()
+            }
+            var next = manifest
+            next.checkpointLSN = lsn
+            next.checkpointAt = currentMillis()
+            try next.write(directory: directory)
+            manifest = next
+            _ = SystemCalls.current.unlink(directory + "/" + Checkpoint.journalName)
+            for name in try StoreDirectory.list(directory) where name.hasPrefix("wal-") && name.hasSuffix(".log") {
+                if let start = UInt64(name.dropFirst(4).dropLast(4), radix: 16), start < lsn {
+                    _ = SystemCalls.current.unlink(directory + "/" + name)
+                }
+            }
+            for (i, shard) in shards.enumerated() {
+                locks.lockExclusive(i)
+                shard.files.forEach { $0.finishCheckpoint() }
+                locks.unlock(i)
+            }
+        } catch {
+            locks.withAll { shards.forEach { $0.files.forEach { $0.abortCheckpoint() } } }
+            // Past the seal the files may hold pages newer than the manifest says; only
+            // recovery, which applies the sealed journal first, can put them right.
+            if sealed { poison() }
+            throw TokenStoreError(converting: error)
+        }
+    }
+
+    /// Applies a complete journal left by a crash mid-checkpoint, before the shards map.
+    private static func applyJournal(directory: String, manifest: inout Manifest) throws(TokenStoreError) {
+        do {
+            let journal = try FileDescriptor.open(directory + "/" + Checkpoint.journalName, name: Checkpoint.journalName, create: false)
+            defer { journal.close() }
+            var files: [UInt32: FileDescriptor] = [:]
+            defer { files.values.forEach { $0.close() } }
+            let lsn = try Checkpoint.readJournal(journal, apply: true) { fileID, page, bytes in
+                guard Int(fileID / 2) < manifest.shards else {
+                    throw TokenStoreError(.corrupt, "\(Checkpoint.journalName): names a shard that does not exist")
+                }
+                if files[fileID] == nil {
+                    let shard = Int(fileID / 2)
+                    let name = fileID % 2 == 0 ? Shard.indexName(shard) : Shard.heapName(shard)
+                    files[fileID] = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
+                }
+                try files[fileID]!.write(bytes, at: page * MappedFile.pageSize)
+            }
+            if let lsn, lsn > manifest.checkpointLSN {
+                for file in files.values { try file.sync() }
+                manifest.checkpointLSN = lsn
+                manifest.checkpointAt = currentMillis()
+                try manifest.write(directory: directory)
+            }
+            _ = SystemCalls.current.unlink(directory + "/" + Checkpoint.journalName)
+        } catch {
+            throw TokenStoreError(converting: error)
+        }
+    }
+
+    /// Writes freshly formatted shards straight to their files (store creation).
+    private static func writeThrough(_ shards: [Shard]) throws(TokenStoreError) {
+        do {
+            for shard in shards {
+                for file in shard.files {
+                    try file.drainDirtyPages { page in
+                        try file.file.write(
+                            UnsafeRawBufferPointer(start: file.base + page * MappedFile.pageSize, count: MappedFile.pageSize),
+                            at: page * MappedFile.pageSize)
+                    }
+                    file.finishCheckpoint()
+                    try file.file.sync()
+                }
+            }
+        } catch { throw TokenStoreError(converting: error) }
+    }
+
+    /// Checkpoints, stops the syncer and forces the log. The handle is unusable afterwards.
+    func close() throws(TokenStoreError) {
+        stopSyncer()
+        try checkpoint()
+        try sync()
+        // Release the lock now: the handle may outlive the call, and another open of the
+        // same store, even in this process, must succeed.
+        lockReleased = true
+        lockFile.close()
+    }
+
+    // MARK: Background syncer
+
+    private func startSyncer() {
+        syncerRunning = true
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            let store = Unmanaged<ShardedStore>.fromOpaque(arg!).takeRetainedValue()
+            store.runSyncer()
+            return nil
+        }, box.toOpaque())
+        if rc != 0 {
+            box.release()
+            syncerRunning = false
+        } else {
+            syncerThread = thread
+        }
+    }
+
+    private func wakeSyncer() { syncerLock.withLock { syncerLock.broadcast() } }
+
+    private func stopSyncer() {
+        guard let thread = syncerThread else { return }
+        syncerLock.withLock {
+            syncerStop = true
+            syncerLock.broadcast()
+        }
+        pthread_join(thread, nil)
+        syncerThread = nil
+    }
+
+    /// Forces the log every interval (in `.interval` mode) and checkpoints when the log has
+    /// grown past the threshold. Errors are retried on the next round: writers learn of a
+    /// failing disk from their own calls.
+    private func runSyncer() {
+        let period: Int
+        switch durability {
+        case .interval(let ms): period = ms
+        default: period = 1000
+        }
+        while true {
+            let stop = syncerLock.withLock { () -> Bool in
+                if !syncerStop { syncerLock.wait(milliseconds: period) }
+                return syncerStop
+            }
+            if stop { return }
+            if case .interval = durability { try? sync() }
+            if logBytesSinceCheckpoint > checkpointLogBytes { try? checkpoint() }
+        }
+    }
+}
+
+/// Milliseconds since the epoch, from the wall clock.
+func currentMillis() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension WriteAheadLog {
+    /// Opens the log after a clean close or a crash: replays every valid record from
+    /// `checkpointLSN` on, then positions appends at the end of that valid prefix.
+    ///
+    /// The log ends at the first record whose length, LSN or checksum is wrong, which is
+    /// where a torn write or a power loss cut it. Everything after that point is erased, so
+    /// that no stale record of an older generation can ever be replayed later.
+    static func open(
+        directory: String, names: [String], from checkpointLSN: UInt64,
+        replay: (UnsafeRawBufferPointer) throws(TokenStoreError) -> Void
+    ) throws(TokenStoreError) -> WriteAheadLog {
+        var starts: [UInt64] = []
+        for name in names where name.hasPrefix("wal-") && name.hasSuffix(".log") && name.utf8.count == 24 {
+            if let lsn = UInt64(name.dropFirst(4).dropLast(4), radix: 16) { starts.append(lsn) }
+        }
+        starts.sort()
+        guard let first = starts.last(where: { $0 <= checkpointLSN }) else {
+            if checkpointLSN == 0 && starts.isEmpty {
+                do throws(SystemError) {
+                    return WriteAheadLog(
+                        directory: directory, segment: try createSegment(directory: directory, startLSN: 0),
+                        endLSN: 0)
+                } catch { throw error.storeError }
+            }
+            throw TokenStoreError(.corrupt, "\(fileName(checkpointLSN)): write-ahead log segment missing")
+        }
+        guard var segment = try mapSegment(directory: directory, startLSN: first) else {
+            throw TokenStoreError(.corrupt, "\(fileName(first)): bad segment header")
+        }
+        var position = checkpointLSN
+        scan: while true {
+            let offset = headerSize + Int(position - segment.startLSN)
+            guard offset + recordHeaderSize <= segmentSize else { break }
+            let record = UnsafeRawPointer(segment.base + offset)
+            let length = Int(record.loadUnaligned(as: UInt32.self))
+            let rawType = record.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            let lsn = record.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let sum = record.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+            let padded = (length + 7) & ~7
+            guard lsn == position, let type = RecordType(rawValue: rawType), length <= maxPayload,
+                offset + recordHeaderSize + padded <= segmentSize
+            else { break }
+            let payload = UnsafeRawBufferPointer(start: record + recordHeaderSize, count: length)
+            guard checksum(payload, lsn: lsn, salt: segment.salt, type: type) == sum else { break }
+            switch type {
+            case .operation:
+                try replay(payload)
+                position += UInt64(recordHeaderSize + padded)
+            case .endOfSegment:
+                let nextStart = position + UInt64(recordHeaderSize)
+                guard starts.contains(nextStart), let next = try? mapSegment(directory: directory, startLSN: nextStart) ?? nil
+                else {
+                    break scan  // the marker is erased below, so appends stay in this segment
+                }
+                segment = next
+                position = nextStart
+            }
+        }
+        do throws(SystemError) {
+            try erase(segment, from: position)
+            for start in starts where start > segment.startLSN || start < first {
+                _ = SystemCalls.current.unlink(directory + "/" + fileName(start))
+            }
+        } catch { throw error.storeError }
+        return WriteAheadLog(directory: directory, segment: segment, endLSN: position)
+    }
+
+    /// Maps an existing segment and checks its header.
+    private static func mapSegment(directory: String, startLSN: UInt64) throws(TokenStoreError) -> Segment? {
+        let name = fileName(startLSN)
+        let file: FileDescriptor
+        do throws(SystemError) {
+            file = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
+        } catch { throw error.storeError }
+        do throws(SystemError) {
+                try StoreDirectory.checkOwnership(file)
+                // A truncated segment is extended with zeros: its tail reads as the log's end.
+                if try file.size() < segmentSize { try file.allocate(to: segmentSize) }
+                guard let base = SystemCalls.current.mmap(segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
+                    throw SystemError(errno: errno, operation: "mmap", file: name)
+                }
+                let header = UnsafeRawPointer(base)
+                let salt = header.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                let valid =
+                    header.loadUnaligned(as: UInt64.self) == magic
+                    && header.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == TokenStore.formatVersion
+                    && header.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == startLSN
+                    && header.loadUnaligned(fromByteOffset: 32, as: UInt64.self)
+                        == hash64(UnsafeRawBufferPointer(start: header, count: 32))
+                let segment = Segment(file: file, base: base, startLSN: startLSN, salt: salt)
+                guard valid else { return nil }
+                return segment
+        } catch {
+            file.close()
+            throw error.storeError
+        }
+    }
+
+    /// Zeroes every page of the segment past `position` that holds anything, and forces it.
+    private static func erase(_ segment: Segment, from position: UInt64) throws(SystemError) {
+        let start = headerSize + Int(position - segment.startLSN)
+        // Zero the rest of the page holding `start`, then whole pages that are not already zero.
+        let firstPage = start & ~(MappedFile.pageSize - 1)
+        var page = firstPage
+        var low = Int.max, high = 0
+        while page < segmentSize {
+            let from = max(page, start)
+            let to = page + MappedFile.pageSize
+            let bytes = UnsafeMutableRawBufferPointer(start: segment.base + from, count: to - from)
+            if bytes.contains(where: { $0 != 0 }) {
+                bytes.initializeMemory(as: UInt8.self, repeating: 0)
+                low = min(low, page)
+                high = to
+            }
+            page = to
+        }
+        if low < high, SystemCalls.current.msync(segment.base + low, high - low, MS_SYNC) != 0 {
+            throw SystemError(errno: errno, operation: "msync", file: segment.file.name)
+        }
+    }
+}

@@ -1,0 +1,218 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The write-ahead log: checksummed records of logical operations in 16 MiB segment files,
+/// mapped shared.
+///
+/// An append is a `memcpy` into the shared mapping, which puts the record in the kernel's
+/// page cache before the call returns: a `kill -9` cannot lose it. Against power loss the
+/// durability mode decides when `msync` forces it to disk (`sync(upTo:)`); `.always` shares
+/// one sync among concurrent writers (group commit). Records carry their LSN (their byte
+/// position in the log) and a checksum seeded by the segment's random salt, so a torn tail or
+/// a record left over from an older generation never replays.
+///
+/// Record: `u32 payload length | u32 type | u64 lsn | u64 checksum | payload, padded to 8`.
+final class WriteAheadLog: @unchecked Sendable {
+    static let segmentSize = 16 << 20
+    static let headerSize = 4096
+    static let recordHeaderSize = 24
+    static let magic: UInt64 = 0x4745_534C_4157_5354  // "TSWALSEG"
+    static let maxPayload = 1 << 20
+
+    enum RecordType: UInt32 {
+        case operation = 1
+        /// Closes a segment: the log continues in the segment starting at the next LSN.
+        case endOfSegment = 2
+    }
+
+    /// One mapped segment file; unmapped when the last reference goes.
+    final class Segment: @unchecked Sendable {
+        let file: FileDescriptor
+        let base: UnsafeMutableRawPointer
+        let startLSN: UInt64
+        let salt: UInt64
+
+        init(file: FileDescriptor, base: UnsafeMutableRawPointer, startLSN: UInt64, salt: UInt64) {
+            self.file = file
+            self.base = base
+            self.startLSN = startLSN
+            self.salt = salt
+        }
+
+        deinit {
+            _ = SystemCalls.current.munmap(base, WriteAheadLog.segmentSize)
+            file.close()
+        }
+
+        var endLSN: UInt64 { startLSN + UInt64(WriteAheadLog.segmentSize - WriteAheadLog.headerSize) }
+
+        func sync(from: UInt64, to: UInt64) throws(SystemError) {
+            let lo = max(from, startLSN), hi = min(to, endLSN)
+            guard hi > lo else { return }
+            let first = (WriteAheadLog.headerSize + Int(lo - startLSN)) & ~(MappedFile.pageSize - 1)
+            let last = WriteAheadLog.headerSize + Int(hi - startLSN)
+            guard SystemCalls.current.msync(base + first, last - first, MS_SYNC) == 0 else {
+                throw SystemError(errno: errno, operation: "msync", file: file.name)
+            }
+        }
+    }
+
+    let directory: String
+    private let lock = ConditionLock()
+    private var segment: Segment
+    /// Segments rolled since the last checkpoint, kept mapped until a sync covers them.
+    private var retired: [Segment] = []
+    private(set) var endLSN: UInt64
+
+    // Group commit state, under `syncLock`.
+    private let syncLock = ConditionLock()
+    private var durableLSN: UInt64
+    private var syncing = false
+    private var syncError: SystemError?
+
+    static func fileName(_ lsn: UInt64) -> String {
+        let hex = String(lsn, radix: 16)
+        return "wal-" + String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ".log"
+    }
+
+    init(directory: String, segment: Segment, endLSN: UInt64) {
+        self.directory = directory
+        self.segment = segment
+        self.endLSN = endLSN
+        self.durableLSN = endLSN
+    }
+
+    // MARK: Appending
+
+    /// Appends one record built by `encode` into a buffer of `length` bytes.
+    /// - Returns: the LSN just past the record, to pass to `sync(upTo:)`.
+    /// - Throws: when a new segment cannot be created (disk full); nothing is appended then.
+    func append(length: Int, _ encode: (UnsafeMutableRawBufferPointer) -> Void) throws(SystemError) -> UInt64 {
+        let padded = (length + 7) & ~7
+        let total = WriteAheadLog.recordHeaderSize + padded
+        lock.lock()
+        defer { lock.unlock() }
+        if endLSN + UInt64(total + WriteAheadLog.recordHeaderSize) > segment.endLSN {
+            try roll()
+        }
+        let offset = WriteAheadLog.headerSize + Int(endLSN - segment.startLSN)
+        let record = segment.base + offset
+        let payload = UnsafeMutableRawBufferPointer(start: record + WriteAheadLog.recordHeaderSize, count: length)
+        encode(payload)
+        if padded > length {
+            (record + WriteAheadLog.recordHeaderSize + length).initializeMemory(as: UInt8.self, repeating: 0, count: padded - length)
+        }
+        writeHeader(record, type: .operation, length: length, lsn: endLSN, salt: segment.salt)
+        endLSN += UInt64(total)
+        return endLSN
+    }
+
+    private func writeHeader(_ record: UnsafeMutableRawPointer, type: RecordType, length: Int, lsn: UInt64, salt: UInt64) {
+        let payload = UnsafeRawBufferPointer(start: record + WriteAheadLog.recordHeaderSize, count: length)
+        record.storeBytes(of: UInt32(length), as: UInt32.self)
+        (record + 4).storeBytes(of: type.rawValue, as: UInt32.self)
+        (record + 8).storeBytes(of: lsn, as: UInt64.self)
+        (record + 16).storeBytes(of: WriteAheadLog.checksum(payload, lsn: lsn, salt: salt, type: type), as: UInt64.self)
+    }
+
+    static func checksum(_ payload: UnsafeRawBufferPointer, lsn: UInt64, salt: UInt64, type: RecordType) -> UInt64 {
+        hash64(payload, seed: salt ^ mix64(lsn ^ UInt64(payload.count) << 40 ^ UInt64(type.rawValue) << 32))
+    }
+
+    /// Closes the current segment with an end marker and starts the next one. Lock held.
+    private func roll() throws(SystemError) {
+        let next = try WriteAheadLog.createSegment(directory: directory, startLSN: endLSN + UInt64(WriteAheadLog.recordHeaderSize))
+        let offset = WriteAheadLog.headerSize + Int(endLSN - segment.startLSN)
+        writeHeader(segment.base + offset, type: .endOfSegment, length: 0, lsn: endLSN, salt: segment.salt)
+        endLSN += UInt64(WriteAheadLog.recordHeaderSize)
+        retired.append(segment)
+        segment = next
+    }
+
+    /// Starts a fresh segment at the current end, so that a checkpoint at this LSN can
+    /// delete every older segment. Called with every stripe locked.
+    func rollForCheckpoint() throws(SystemError) -> UInt64 {
+        try lock.withLock { () throws(SystemError) -> Void in
+            if endLSN > segment.startLSN { try roll() }
+        }
+        return endLSN
+    }
+
+    // MARK: Durability
+
+    /// Forces the log to disk up to `lsn`. Concurrent callers share one `msync`: the first
+    /// becomes the leader and syncs everything appended so far; the others wait for it.
+    func sync(upTo lsn: UInt64) throws(SystemError) {
+        syncLock.lock()
+        while true {
+            if durableLSN >= lsn {
+                syncLock.unlock()
+                return
+            }
+            if let error = syncError {
+                syncError = nil
+                syncLock.unlock()
+                throw error
+            }
+            if !syncing { break }
+            syncLock.wait()
+        }
+        syncing = true
+        let from = durableLSN
+        syncLock.unlock()
+
+        let (target, segments) = lock.withLock { (endLSN, retired + [segment]) }
+        var failure: SystemError?
+        do throws(SystemError) {
+            for s in segments { try s.sync(from: from, to: target) }
+        } catch { failure = error }
+
+        syncLock.lock()
+        syncing = false
+        if let failure {
+            syncError = failure
+        } else {
+            durableLSN = max(durableLSN, target)
+        }
+        syncLock.broadcast()
+        syncLock.unlock()
+        if let failure { throw failure }
+        lock.withLock { retired.removeAll { $0.endLSN <= target } }
+    }
+
+    /// Forces everything appended so far.
+    func syncAll() throws(SystemError) { try sync(upTo: lock.withLock { endLSN }) }
+
+    /// Bytes appended since `lsn`.
+    func bytes(since lsn: UInt64) -> Int { Int(lock.withLock { endLSN } &- lsn) }
+
+    // MARK: Files
+
+    static func createSegment(directory: String, startLSN: UInt64) throws(SystemError) -> Segment {
+        let name = fileName(startLSN)
+        let file = try FileDescriptor.open(directory + "/" + name, name: name, create: true)
+        do throws(SystemError) {
+            try file.truncate(to: 0)
+            try file.allocate(to: segmentSize)
+            guard let base = SystemCalls.current.mmap(segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
+                throw SystemError(errno: errno, operation: "mmap", file: name)
+            }
+            let salt = mix64(UInt64.random(in: .min ... .max) ^ startLSN)
+            base.storeBytes(of: magic, as: UInt64.self)
+            (base + 8).storeBytes(of: TokenStore.formatVersion, as: UInt32.self)
+            (base + 16).storeBytes(of: startLSN, as: UInt64.self)
+            (base + 24).storeBytes(of: salt, as: UInt64.self)
+            (base + 32).storeBytes(of: hash64(UnsafeRawBufferPointer(start: base, count: 32)), as: UInt64.self)
+            // The header must be on disk before any record that depends on it is trusted.
+            guard SystemCalls.current.msync(base, MappedFile.pageSize, MS_SYNC) == 0 else {
+                throw SystemError(errno: errno, operation: "msync", file: name)
+            }
+            try syncDirectory(directory)
+            return Segment(file: file, base: base, startLSN: startLSN, salt: salt)
+        } catch {
+            file.close()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A mutex with a condition variable, at a stable heap address (as NIO's `NIOLock` keeps
+/// its `pthread_mutex_t`), for the few places that must wait: group commit and the syncer.
+final class ConditionLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
+    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+
+    @inline(__always) func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+
+    /// Waits for a broadcast; the lock must be held.
+    func wait() { pthread_cond_wait(condition, mutex) }
+
+    /// Waits for a broadcast or until `milliseconds` pass; the lock must be held.
+    func wait(milliseconds: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var nanos = Int(now.tv_nsec) + (milliseconds % 1000) * 1_000_000
+        var deadline = timespec(tv_sec: now.tv_sec + milliseconds / 1000 + nanos / 1_000_000_000, tv_nsec: 0)
+        nanos %= 1_000_000_000
+        deadline.tv_nsec = nanos
+        _ = pthread_cond_timedwait(condition, mutex, &deadline)
+    }
+
+    func broadcast() { pthread_cond_broadcast(condition) }
+}
+
+/// One reader-writer lock per shard, each padded to its own 128-byte line so that two
+/// stripes never share a cache line (dashmap gained 30–50% from padding alone).
+///
+/// Operations that span stripes lock them in ascending index order, the one global order.
+final class StripeLocks: @unchecked Sendable {
+    private static let stride = 128
+    private let base: UnsafeMutableRawPointer
+    let count: Int
+
+    init(count: Int) {
+        precondition(MemoryLayout<pthread_rwlock_t>.size <= StripeLocks.stride)
+        self.count = count
+        base = UnsafeMutableRawPointer.allocate(byteCount: count * StripeLocks.stride, alignment: 128)
+        for i in 0..<count { pthread_rwlock_init(lock(i), nil) }
+    }
+
+    deinit {
+        for i in 0..<count { pthread_rwlock_destroy(lock(i)) }
+        base.deallocate()
+    }
+
+    @inline(__always) private func lock(_ i: Int) -> UnsafeMutablePointer<pthread_rwlock_t> {
+        (base + i * StripeLocks.stride).assumingMemoryBound(to: pthread_rwlock_t.self)
+    }
+
+    @inline(__always) func lockShared(_ i: Int) { pthread_rwlock_rdlock(lock(i)) }
+    @inline(__always) func lockExclusive(_ i: Int) { pthread_rwlock_wrlock(lock(i)) }
+    @inline(__always) func unlock(_ i: Int) { pthread_rwlock_unlock(lock(i)) }
+
+    /// Locks every stripe in `set` (ascending), runs `body`, and unlocks them.
+    @inline(__always)
+    func with<R, E: Error>(_ set: ShardSet, exclusive: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+        set.forEach { exclusive ? lockExclusive($0) : lockShared($0) }
+        defer { set.forEach { unlock($0) } }
+        return try body()
+    }
+
+    /// Locks every stripe, for checkpoints and close.
+    func withAll<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        for i in 0..<count { lockExclusive(i) }
+        defer { for i in 0..<count { unlock(i) } }
+        return try body()
+    }
+}
+
+/// A small sorted set of shard indexes: the stripes one operation needs, in lock order.
+struct ShardSet: Equatable {
+    private(set) var items: [Int] = []
+
+    init() { items.reserveCapacity(8) }
+
+    init(_ shards: Int...) {
+        items.reserveCapacity(8)
+        for s in shards { insert(s) }
+    }
+
+    @inline(__always) mutating func insert(_ shard: Int) {
+        var i = 0
+        while i < items.count {
+            if items[i] == shard { return }
+            if items[i] > shard { break }
+            i += 1
+        }
+        items.insert(shard, at: i)
+    }
+
+    @inline(__always) func contains(_ shard: Int) -> Bool { items.contains(shard) }
+    func isSuperset(of other: ShardSet) -> Bool { other.items.allSatisfy(contains) }
+    @inline(__always) func forEach(_ body: (Int) -> Void) { for s in items { body(s) } }
+}
