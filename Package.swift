@@ -43,8 +43,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "tokenstore-bench",
-            dependencies: ["TokenStore"],
-            path: "Benchmarks/tokenstore-bench"
+            dependencies: ["TokenStore", "CTokenStore"],
+            path: "Benchmarks/tokenstore-bench",
+            linkerSettings: [
+                // CTokenStore links with -static-stdlib (for libtokenstore.so), which this
+                // executable inherits; static FoundationEssentials then needs its support libraries.
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+            ]
         ),
         .testTarget(
             name: "TokenStoreTests",

@@ -1,0 +1,39 @@
+import FoundationEssentials
+import Glibc
+
+/// The benchmark command: runs both sides, prints the table, writes the JSON.
+enum Benchmark {
+    /// Runs the whole benchmark with `options`.
+    static func run(_ options: BenchOptions, command: String) {
+        let started = monotonicNanoseconds()
+        let date = Date.now.formatted(.iso8601)
+        let machine = Machine.current()
+        let directory = prepareDirectory(options.directory)
+        printError("tokenstore-bench: \(Format.count(options.records)) records in \(directory)")
+
+        let engine = runEngine(options: options, directory: directory)
+        let baseline = options.baseline ? runBaselineInChild(options: options) : nil
+        if !options.keep { try? FileManager.default.removeItem(atPath: directory) }
+
+        let report = Report(
+            date: date, command: command, machine: machine, options: options, engine: engine, baseline: baseline,
+            targets: Report.targets(engine, options: options, machine: machine),
+            totalSeconds: Double(monotonicNanoseconds() - started) / 1e9)
+        print(report.table)
+        if let path = options.jsonPath { report.writeJSON(to: path) }
+        if options.keep { printError("tokenstore-bench: store kept in \(directory)") }
+    }
+
+    /// The store directory: `requested` if it is absent or empty, else a fresh temporary one.
+    private static func prepareDirectory(_ requested: String?) -> String {
+        guard let requested else {
+            let temporary = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+            var template = Array((temporary + "/tokenstore-bench.XXXXXX").utf8CString)
+            guard let path = mkdtemp(&template) else { fail("cannot create a temporary directory") }
+            return String(cString: path)
+        }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: requested)) ?? []
+        guard contents.isEmpty else { fail("--dir \(requested) is not empty; the benchmark needs a fresh store") }
+        return requested
+    }
+}

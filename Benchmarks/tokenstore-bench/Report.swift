@@ -1,0 +1,122 @@
+import FoundationEssentials
+import Glibc
+
+/// The whole run, as `--json` writes it: every figure plus the machine, the date and the
+/// options, so runs can be compared.
+struct Report: Codable, Sendable {
+    /// When the run started (ISO 8601, UTC).
+    var date: String
+    /// The command line.
+    var command: String
+    /// The machine.
+    var machine: Machine
+    /// The options, with derived sizes filled in.
+    var options: BenchOptions
+    /// TokenStore's figures.
+    var engine: SideResult
+    /// The naive baseline's figures, unless `--no-baseline`.
+    var baseline: SideResult?
+    /// The issue's targets against the engine's figures.
+    var targets: [TargetCheck]
+    /// Wall time of the whole run, both sides and generation included.
+    var totalSeconds: Double
+
+    /// Writes the report as pretty-printed JSON.
+    func writeJSON(to path: String) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let json = try? encoder.encode(self) else { fail("cannot encode the report") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { fail("cannot write \(path): errno \(errno)") }
+        IO.write(json, to: fd)
+        close(fd)
+    }
+}
+
+/// The shape of the generated data.
+struct DatasetSummary: Codable, Sendable {
+    var records: Int
+    var users: Int
+    var devices: Int
+    var apps: Int
+    /// Records per platform.
+    var platforms: [String: Int]
+    /// Records per authorization.
+    var authorizations: [String: Int]
+
+    /// Counts `dataset`.
+    init(_ dataset: Dataset) {
+        records = dataset.count
+        users = dataset.userCount
+        devices = dataset.devicePlatform.count
+        apps = dataset.apps.count
+        platforms = [:]
+        authorizations = [:]
+        for record in 0..<dataset.count {
+            platforms[dataset.platform(ofRecord: record).description, default: 0] += 1
+            authorizations[dataset.recordAuthorization[record].description, default: 0] += 1
+        }
+    }
+}
+
+/// One of the issue's targets, checked against this run's figures.
+struct TargetCheck: Codable, Sendable {
+    /// What the issue asks for.
+    var target: String
+    /// What this run measured.
+    var measured: String
+    /// Whether it was met; `nil` when the run did not measure it.
+    var met: Bool?
+}
+
+extension Report {
+    /// Checks the issue's targets ("on this 2-core machine, with the default durability").
+    static func targets(_ engine: SideResult, options: BenchOptions, machine: Machine) -> [TargetCheck] {
+        var checks: [TargetCheck] = []
+        let setup = "\(options.threads) threads, \(Format.count(options.records)) records"
+        func rate(_ target: String, _ name: String, atLeast floor: Double, perCore: Bool = false) {
+            guard let phase = engine.phase(name) else { return checks.append(TargetCheck(target: target, measured: "not run")) }
+            let cores = perCore ? Double(min(phase.threads, machine.cores)) : 1
+            let value = phase.opsPerSecond / cores
+            checks.append(TargetCheck(
+                target: target, measured: "\(Format.rate(value))\(perCore ? " per core" : "") (\(setup))",
+                met: value >= floor))
+        }
+        rate("≥ 2M reassignments/s with 2 threads at 1M records", PhaseName.reassignments, atLeast: 2e6)
+        rate("≥ 2M bounce purges/s with 2 threads at 1M records", PhaseName.bounces, atLeast: 2e6)
+        rate("≥ 5M gets/s per core", PhaseName.get, atLeast: 5e6, perCore: true)
+
+        if let slowest = engine.segments.max(by: { $0.countNs < $1.countNs }) {
+            checks.append(TargetCheck(
+                target: "segment counts in microseconds (< 10 µs)",
+                measured: "slowest \(Format.nanoseconds(slowest.countNs)) (\(slowest.segment))",
+                met: slowest.countNs < 10_000))
+        }
+        if let slowest = engine.segments.filter({ $0.users > 0 }).min(by: { $0.usersPerSecond < $1.usersPerSecond }) {
+            checks.append(TargetCheck(
+                target: "enumeration ≥ 10M users/s",
+                measured: "slowest \(Format.rate(slowest.usersPerSecond)) (\(slowest.segment))",
+                met: slowest.usersPerSecond >= 1e7))
+        }
+        if let one = engine.phase(PhaseName.mixed(threads: 1)), let two = engine.phase(PhaseName.mixed(threads: 2)) {
+            let scaling = two.opsPerSecond / one.opsPerSecond
+            checks.append(TargetCheck(
+                target: "mixed workload: 2 threads ≥ 1.7× 1 thread", measured: Format.ratio(scaling), met: scaling >= 1.7))
+        }
+        if let durability = engine.durability {
+            checks.append(TargetCheck(
+                target: "clean reopen of a 10M-record store < 1 s",
+                measured: "\(Format.seconds(durability.clean.seconds)) at \(Format.count(durability.clean.records)) records",
+                met: options.records >= 10_000_000 ? durability.clean.seconds < 1 : nil))
+            checks.append(TargetCheck(
+                target: "no acknowledged write lost to SIGKILL",
+                measured: "\(Format.count(durability.lostWrites)) lost of \(Format.count(durability.writerAcknowledged))",
+                met: durability.lostWrites == 0))
+        }
+        if let disk = engine.disk {
+            checks.append(TargetCheck(
+                target: "≤ 2× raw bytes on disk", measured: Format.ratio(disk.ratio), met: disk.ratio <= 2))
+        }
+        return checks
+    }
+}
