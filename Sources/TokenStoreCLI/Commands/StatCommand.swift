@@ -5,16 +5,23 @@ enum StatCommand: Command {
     static let name = "stat"
     static let summary = "format, shards, counts, segment sizes, files and bytes"
     static let help = """
-        Usage: tokenstore stat PATH [--json]
+        Usage: tokenstore stat PATH [--files] [--json]
 
         Prints the store's format version, shards, token and user counts, tokens by platform
-        and authorization, segment counts, bounces applied, files with their sizes, live versus
-        dead bytes, and when the store was last checkpointed.
+        and authorization, segment counts, bounces applied, file sizes (grouped by kind),
+        live versus dead bytes in the shard heaps, and when the store was last checkpointed.
 
         Options:
-          --json    one JSON object instead of the text report
+          --files   list every file instead of one line per kind
+          --json    one JSON object instead of the text report (always lists every file)
         """
-    static let spec = ArgumentSpec(positionals: ["PATH"], flags: ["--json"])
+    static let spec = ArgumentSpec(positionals: ["PATH"], flags: ["--json", "--files"])
+
+    /// A file's kind for the grouped listing: its extension (`heap`, `index`, `log`) or its name.
+    static func kind(of name: String) -> String {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
+        return "*" + name[dot...]
+    }
 
     /// The segments `stat` counts (per-app segments need an app; see `segment`).
     static let countedSegments: [(String, Segment)] = [
@@ -55,9 +62,31 @@ enum StatCommand: Command {
         out.line("segments:")
         for (name, count) in segments { out.line("  \(name): \(formatCount(count))") }
         out.line("files:")
-        for file in report.files.sorted(by: { $0.name < $1.name }) {
-            out.line("  \(file.name): \(formatBytes(file.bytes)) (\(formatBytes(file.allocatedBytes)) allocated)")
+        let files = report.files.sorted(by: { $0.name < $1.name })
+        if arguments.has("--files") {
+            for file in files {
+                out.line("  \(file.name): \(formatBytes(file.bytes)) (\(formatBytes(file.allocatedBytes)) allocated)")
+            }
+        } else {
+            var groups: [(kind: String, count: Int, bytes: Int, allocated: Int)] = []
+            for file in files {
+                let kind = kind(of: file.name)
+                if let i = groups.firstIndex(where: { $0.kind == kind }) {
+                    groups[i].count += 1
+                    groups[i].bytes += file.bytes
+                    groups[i].allocated += file.allocatedBytes
+                } else {
+                    groups.append((kind, 1, file.bytes, file.allocatedBytes))
+                }
+            }
+            for group in groups {
+                let label = group.count == 1 && !group.kind.hasPrefix("*") ? group.kind : "\(group.kind) (\(group.count))"
+                out.line("  \(label): \(formatBytes(group.bytes)) (\(formatBytes(group.allocated)) allocated)")
+            }
         }
+        let totalBytes = report.files.reduce(0) { $0 + $1.bytes }
+        let totalAllocated = report.files.reduce(0) { $0 + $1.allocatedBytes }
+        out.line("  total: \(formatBytes(totalBytes)) (\(formatBytes(totalAllocated)) allocated)")
         let total = report.liveBytes + report.deadBytes
         let deadShare = total == 0 ? 0 : report.deadBytes * 100 / total
         out.line("live bytes:       \(formatBytes(report.liveBytes))")
