@@ -323,7 +323,8 @@ typedef struct ts_options {
      *  #TS_NOTFOUND when the directory holds none. Default 0 (create). */
     int must_exist;
     /** Write-ahead log bytes after which the store checkpoints, bounding
-     *  recovery time; at least 4096. Default 64 MiB. */
+     *  recovery time; at least 4096 (the store may raise small values to its
+     *  own floor). Default 64 MiB. */
     uint64_t checkpoint_log_bytes;
 } ts_options;
 

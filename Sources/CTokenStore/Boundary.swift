@@ -46,6 +46,32 @@ func argument(_ pointer: UnsafePointer<CChar>?, limit: Int) -> String? {
     }
 }
 
+/// Validates a C string argument in place and returns its bytes, or `nil` when it is NULL,
+/// empty, longer than `limit` bytes or not valid UTF-8. No copy, no allocation.
+///
+/// The buffer aliases the caller's memory and is valid for the duration of the C call only.
+@inline(__always)
+func argumentBytes(_ pointer: UnsafePointer<CChar>?, limit: Int) -> UnsafeRawBufferPointer? {
+    guard let pointer else { return nil }
+    let length = strnlen(pointer, limit + 1)
+    guard length != 0, length <= limit else { return nil }
+    let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length)
+    guard isValidUTF8(bytes.assumingMemoryBound(to: UInt8.self)) else { return nil }
+    return bytes
+}
+
+/// True when `bytes` are well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+@inline(__always)
+func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    let span = unsafe Span(_unsafeElements: bytes)
+    do {
+        _ = try UTF8Span(validating: span)
+        return true
+    } catch {
+        return false
+    }
+}
+
 /// The outcome of parsing an optional C string: absent (NULL), valid, or invalid.
 enum OptionalArgument {
     /// The caller passed NULL.

@@ -4,6 +4,9 @@
 import TokenStore
 
 /// Calls `fn` once with a zero-copy view of a key's token; `TS_NOTFOUND` when there is none.
+///
+/// Hot path: the arguments are validated in place and handed to the store as bytes, with no
+/// `String` built.
 @_cdecl("ts_get")
 public func ts_get(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
@@ -11,8 +14,8 @@ public func ts_get(
 ) -> Int32 {
     withStore(handle) { store in
         guard let function,
-            let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
-            let app = argument(appID, limit: Limits.maxAppIDBytes)
+            let device = argumentBytes(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = argumentBytes(appID, limit: Limits.maxAppIDBytes)
         else { return TS_EINVAL }
         do {
             let found: Int32? = try store.withToken(deviceID: device, appID: app) { view in
@@ -26,13 +29,15 @@ public func ts_get(
 }
 
 /// Calls `fn` with a zero-copy view of each token the user owns, until it returns non-zero.
+///
+/// Hot path: the user id is validated in place and handed to the store as bytes.
 @_cdecl("ts_user_tokens")
 public func ts_user_tokens(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ function: TSTokenFunction?,
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function, let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let function, let user = argumentBytes(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
         do {
             try store.forEachToken(userID: user) { view in deliver(view, to: function, context: context) == 0 }
             return TS_OK

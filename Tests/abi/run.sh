@@ -8,7 +8,8 @@
 # Environment:
 #   CC, CXX, PYTHON      compilers and interpreter (default cc, c++, python3)
 #   TOKENSTORE_LIB       test this prebuilt libtokenstore.so instead of building one
-#   ABI_SANITIZE=1       also run test_abi under AddressSanitizer
+#   ABI_SANITIZE=1       also run test_abi under AddressSanitizer (checks the bounded string reads)
+#   ABI_BENCH=1          also time ts_get and ts_user_tokens (bench_get.c)
 #   ABI_THREADS, ABI_ITERATIONS   size of the threaded test (default 8 threads, 2000 iterations)
 # Needs: swift (unless TOKENSTORE_LIB), a C/C++ compiler, make, python3, binutils (nm, readelf).
 set -eu
@@ -70,6 +71,13 @@ if [ "${ABI_SANITIZE:-0}" = 1 ]; then
         -o "$out/test_abi_asan" "$here/test_abi.c" $link
     mkdir -p "$scratch/asan"
     run env ASAN_OPTIONS=detect_leaks=0 "$out/test_abi_asan" "$scratch/asan"
+fi
+
+if [ "${ABI_BENCH:-0}" = 1 ]; then
+    step "hot-path timing (ts_get, ts_user_tokens)"
+    run $CC -std=c99 $cwarn -pedantic -O2 -o "$out/bench_get" "$here/bench_get.c" $link
+    mkdir -p "$scratch/bench"
+    run "$out/bench_get" "$scratch/bench"
 fi
 
 step "C++ test"

@@ -21,7 +21,7 @@ class TokenStoreTests(unittest.TestCase):
     def setUp(self):
         self._dir = tempfile.TemporaryDirectory(dir=os.environ.get("TOKENSTORE_SCRATCH"))
         self.path = os.path.join(self._dir.name, "store")
-        self.store = ts.Store(self.path, durability=ts.DURABILITY_NONE)
+        self.store = ts.Store(self.path, durability=ts.DURABILITY_NONE, shards=4)
 
     def tearDown(self):
         self.store.close()
