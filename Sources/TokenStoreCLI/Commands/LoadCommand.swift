@@ -108,6 +108,7 @@ enum LoadCommand: Command {
                     }
                     return true
                 }
+                progress.status("\(summary.lines) lines read; syncing and checkpointing")
             }
         } catch {
             progress.finish()
