@@ -45,6 +45,7 @@ let package = Package(
             name: "tokenstore-bench",
             dependencies: ["TokenStore", "CTokenStore"],
             path: "Benchmarks/tokenstore-bench",
+            exclude: ["README.md"],
             linkerSettings: [
                 // CTokenStore links with -static-stdlib (for libtokenstore.so), which this
                 // executable inherits; static FoundationEssentials then needs its support libraries.

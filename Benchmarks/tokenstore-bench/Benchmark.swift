@@ -19,7 +19,7 @@ enum Benchmark {
             date: date, command: command, machine: machine, options: options, engine: engine, baseline: baseline,
             targets: Report.targets(engine, options: options, machine: machine),
             totalSeconds: Double(monotonicNanoseconds() - started) / 1e9)
-        print(report.table)
+        IO.printOut(report.table + "\n")
         if let path = options.jsonPath { report.writeJSON(to: path) }
         if options.keep { printError("tokenstore-bench: store kept in \(directory)") }
     }

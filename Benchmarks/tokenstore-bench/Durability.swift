@@ -8,6 +8,8 @@ struct DiskResult: Codable, Sendable {
     var records: Int
     /// Device id + app id + token + user id bytes of the live records.
     var rawBytes: Int
+    /// Changelog entries kept, and their raw bytes (ids, token, other user, detail, time, kind).
+    var changelogEntries: Int, changelogRawBytes: Int
     /// Logical size of the store's files.
     var fileBytes: Int
     /// Bytes the filesystem allocated for them.
@@ -20,8 +22,12 @@ struct DiskResult: Codable, Sendable {
     var bytesPerRecord: Double { records == 0 ? 0 : Double(allocatedBytes) / Double(records) }
     /// `rawBytes / records`.
     var rawBytesPerRecord: Double { records == 0 ? 0 : Double(rawBytes) / Double(records) }
-    /// On-disk bytes per raw byte.
+    /// On-disk bytes per raw byte of the records.
     var ratio: Double { rawBytes == 0 ? 0 : Double(allocatedBytes) / Double(rawBytes) }
+    /// On-disk bytes per raw byte of the records and the changelogs together.
+    var ratioWithChangelogs: Double {
+        rawBytes + changelogRawBytes == 0 ? 0 : Double(allocatedBytes) / Double(rawBytes + changelogRawBytes)
+    }
 }
 
 /// One open of a closed or crashed store, measured in a fresh child process.
@@ -57,18 +63,32 @@ enum Durability {
         must("checkpoint") { () throws(TokenStoreError) in try store.checkpoint() }
         let checkpointSeconds = Double(monotonicNanoseconds() - start) / 1e9
         let report = must("storageReport") { () throws(TokenStoreError) in try store.storageReport() }
-        var records = 0, raw = 0
+        var records = 0, raw = 0, users: [String] = []
+        var entries = 0, changelogRaw = 0
         do {
             try store.forEachRecord { view in
                 records += 1
                 raw += view.deviceID.count + view.appID.count + view.token.count + view.userID.count
                 return true
             }
+            try store.forEachUserState { id, _ in
+                users.append(String(decoding: id, as: UTF8.self))
+                return true
+            }
+            for user in users {
+                try store.forEachChange(userID: user) { change in
+                    entries += 1
+                    changelogRaw += 9 + change.deviceID.count + change.appID.count + change.token.count
+                        + change.otherUserID.count + change.detail.count
+                    return true
+                }
+            }
         } catch {
-            fail("forEachRecord failed: \(error)")
+            fail("scanning the store failed: \(error)")
         }
         return DiskResult(
-            records: records, rawBytes: raw, fileBytes: report.files.reduce(0) { $0 + $1.bytes },
+            records: records, rawBytes: raw, changelogEntries: entries, changelogRawBytes: changelogRaw,
+            fileBytes: report.files.reduce(0) { $0 + $1.bytes },
             allocatedBytes: report.files.reduce(0) { $0 + $1.allocatedBytes }, liveBytes: report.liveBytes,
             deadBytes: report.deadBytes, logBytes: report.logBytes, checkpointSeconds: checkpointSeconds)
     }

@@ -12,6 +12,9 @@ struct Machine: Codable, Sendable {
     var kernel: String
     /// The median cost of one `clock_gettime` pair, included in every latency sample.
     var timerOverheadNs: Double
+    /// The 1-minute load average when the run started: other work on the machine skews
+    /// every figure.
+    var loadAverageAtStart: Double
 
     /// Reads the current machine.
     static func current() -> Machine {
@@ -24,7 +27,8 @@ struct Machine: Codable, Sendable {
         return Machine(
             cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), model: model,
             memoryBytes: Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))),
-            kernel: "\(field(name.sysname)) \(field(name.release))", timerOverheadNs: timerOverhead())
+            kernel: "\(field(name.sysname)) \(field(name.release))", timerOverheadNs: timerOverhead(),
+            loadAverageAtStart: Double(IO.readText("/proc/loadavg")?.split(separator: " ").first ?? "") ?? 0)
     }
 
     /// A NUL-terminated C character array (a `utsname` field) as a string.

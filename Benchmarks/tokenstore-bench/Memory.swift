@@ -26,7 +26,7 @@ enum Memory {
     private static func statusField(_ name: String) -> Int? {
         guard let status = IO.readText("/proc/self/status") else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
-            return Int(line.dropFirst(name.count + 1).split(separator: " ").first ?? "")
+            return Int(line.dropFirst(name.count + 1).split { $0 == " " || $0 == "\t" }.first ?? "")
         }
         return nil
     }

@@ -1,13 +1,14 @@
-import Synchronization
+import Glibc
 import TokenStore
 
 /// The baseline: the obvious in-memory implementation of the same rules.
 ///
 /// One Swift `Dictionary` per index (records by key, keys by token, users by id) behind a
-/// single lock, no persistence, and segment queries that scan every user. It keeps the same
-/// per-user changelog as the engine (64 entries), so both do the same work per write. The
-/// benchmark prints its figures beside the engine's to show what striping and layout buy.
-final class NaiveStore: BenchStore {
+/// single `pthread_mutex_t` (the primitive the engine's stripes are built from), no
+/// persistence, and segment queries that scan every user. It keeps the same per-user
+/// changelog as the engine (64 entries), so both do the same work per write. The benchmark
+/// prints its figures beside the engine's to show what striping and layout buy.
+final class NaiveStore: BenchStore, @unchecked Sendable {
     private struct Key: Hashable {
         var deviceID: String
         var appID: String
@@ -95,7 +96,7 @@ final class NaiveStore: BenchStore {
     }
 
     private static let changelogLimit = 64
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// An empty store.
     init() {}
@@ -236,4 +237,28 @@ final class NaiveStore: BenchStore {
         for (category, codes) in groups { for code in codes { table[code] = category } }
         return table
     }()
+}
+
+/// A value behind a `pthread_mutex_t` at a stable heap address.
+private final class Locked<Value>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` on the value with the mutex held.
+    @inline(__always)
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&value)
+    }
 }

@@ -30,10 +30,12 @@ struct PhaseRunner: Sendable {
 
     /// Runs `ops` operations of `workload` on `threads` threads.
     func run<W: Workload>(_ name: String, _ workload: W, ops: Int, threads: Int) -> PhaseResult {
-        let rounds = max(1, (ops / threads + 1 + roundSize - 1) / roundSize)
+        let perThread = (ops + threads - 1) / threads
+        let rounds = max(1, (perThread + roundSize - 1) / roundSize)
         let barrier = Barrier(count: threads)
         let results = ThreadSlots<ThreadResult>(count: threads)
-        let completedRounds = Atomic<Int>(0)
+        let completedOps = Atomic<Int>(0)
+        let finishedThreads = Atomic<Int>(0)
         let sampleMask = sampleEvery - 1
         let roundSize = self.roundSize
 
@@ -56,21 +58,23 @@ struct PhaseRunner: Sendable {
                         } else {
                             workload.run(batch, index, &result.tally)
                         }
+                        if index & 1023 == 1023 { completedOps.add(1024, ordering: .relaxed) }
                     }
                     result.spans.append((start, monotonicNanoseconds()))
-                    if thread == 0 { completedRounds.add(1, ordering: .relaxed) }
+                    completedOps.add((upper - lower) & 1023, ordering: .relaxed)
                     barrier.wait()
                 }
                 results[thread] = result
+                finishedThreads.add(1, ordering: .releasing)
             }
         }
 
         let started = monotonicNanoseconds()
         var lastPrint = 0.0
-        while completedRounds.load(ordering: .relaxed) < rounds {
-            usleep(50_000)
+        while finishedThreads.load(ordering: .acquiring) < threads {
+            usleep(20_000)
             progress.tick(
-                name, fraction: Double(completedRounds.load(ordering: .relaxed)) / Double(rounds),
+                name, fraction: Double(completedOps.load(ordering: .relaxed)) / Double(max(ops, 1)),
                 elapsedSeconds: Double(monotonicNanoseconds() - started) / 1e9, lastPrint: &lastPrint)
         }
         for id in threadIDs { pthread_join(id, nil) }

@@ -77,6 +77,12 @@ extension Report {
         lines.append("TokenStore benchmark — \(date)")
         lines.append("machine: \(machine.model), \(machine.cores) cores, \(Format.bytes(machine.memoryBytes)) RAM, \(machine.kernel)")
         lines.append("command: \(command)")
+        if machine.loadAverageAtStart >= 0.5 {
+            lines.append("""
+                WARNING: load average \(Format.fixed(machine.loadAverageAtStart, 2)) at start: other work on this \
+                machine slows every figure below
+                """)
+        }
         let data = engine.dataset
         lines.append("""
             data: \(Format.count(data.records)) records, \(Format.count(data.users)) users, \
@@ -226,6 +232,8 @@ extension Report {
             "Disk (after a checkpoint, \(Format.seconds(disk.checkpointSeconds)); allocated bytes of the store's files)",
             "  \(Format.count(disk.records)) live records: \(Format.fixed(disk.bytesPerRecord)) B/record on disk "
                 + "vs \(Format.fixed(disk.rawBytesPerRecord)) B/record raw (ids + token) = \(Format.ratio(disk.ratio))",
+            "  with the \(Format.count(disk.changelogEntries)) changelog entries' raw bytes "
+                + "(\(Format.bytes(disk.changelogRawBytes))) counted as raw too: \(Format.ratio(disk.ratioWithChangelogs))",
             "  files \(Format.bytes(disk.fileBytes)) logical, \(Format.bytes(disk.allocatedBytes)) allocated; "
                 + "heap live \(Format.bytes(disk.liveBytes)), dead \(Format.bytes(disk.deadBytes)); log \(Format.bytes(disk.logBytes))",
         ]
