@@ -145,7 +145,8 @@ const char *ts_version(void);
  *  strings with #TS_EINVAL before they reach the store, so C callers do not
  *  normally see this code. */
 #define TS_ETOOBIG (-8)
-/** The store was closed. */
+/** The store was closed. Shared with the Swift API; C callers do not see it,
+ *  because #ts_close frees the handle and a freed handle must not be used. */
 #define TS_ECLOSED (-9)
 
 /**
