@@ -15,7 +15,7 @@ struct Progress: Sendable {
         let start = monotonicNanoseconds()
         let result = body()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
-        if seconds > 1 { note("\(label): \(formatSeconds(seconds))") }
+        if seconds > 1 { note("\(label): \(Format.seconds(seconds))") }
         return result
     }
 
@@ -23,12 +23,6 @@ struct Progress: Sendable {
     func tick(_ label: String, fraction: Double, elapsedSeconds: Double, lastPrint: inout Double) {
         guard elapsedSeconds >= 1, elapsedSeconds - lastPrint >= 1 else { return }
         lastPrint = elapsedSeconds
-        note("\(label): \(Int(fraction * 100))% after \(formatSeconds(elapsedSeconds))")
+        note("\(label): \(Int(fraction * 100))% after \(Format.seconds(elapsedSeconds))")
     }
-}
-
-/// Seconds with one decimal and a unit.
-func formatSeconds(_ seconds: Double) -> String {
-    let tenths = Int((seconds * 10).rounded())
-    return "\(tenths / 10).\(tenths % 10) s"
 }
