@@ -21,10 +21,13 @@ let package = Package(
             exclude: ["tokenstore.map"],
             linkerSettings: [
                 // libtokenstore.so: self-contained (no Swift runtime needed on the host), with a
-                // SONAME, exporting only the ts_* C API listed in include/tokenstore.h.
+                // SONAME, exporting only the ts_* C API listed in include/tokenstore.h. lld (shipped
+                // with the toolchain) drops the localized Swift symbols from the dynamic symbol
+                // table; gold leaves them there as local entries.
                 .unsafeFlags(
                     [
                         "-static-stdlib",
+                        "-use-ld=lld",
                         "-Xlinker", "-soname=libtokenstore.so.0",
                         "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CTokenStore/tokenstore.map",
                     ],
