@@ -47,10 +47,17 @@ enum ModelOp: CustomStringConvertible {
         ProcessInfo.processInfo.environment[name].flatMap(Int.init) ?? fallback
     }
 
-    /// Seeds for the lenient run; `TOKENSTORE_MODEL_SEEDS` overrides the count.
-    static var lenientSeeds: [UInt64] { (1...UInt64(environment("TOKENSTORE_MODEL_SEEDS", 12))).map { $0 } }
-    static var strictSeeds: [UInt64] { (1001...UInt64(1000 + max(1, environment("TOKENSTORE_MODEL_SEEDS", 12) / 3))).map { $0 } }
-    static var steps: Int { environment("TOKENSTORE_MODEL_STEPS", 1500) }
+    /// Seeds for the lenient run: `TOKENSTORE_MODEL_SEED` (first, default 1) and `TOKENSTORE_MODEL_SEEDS`
+    /// (how many) override them, e.g. to replay one printed seed.
+    static var lenientSeeds: [UInt64] {
+        let first = UInt64(environment("TOKENSTORE_MODEL_SEED", 1))
+        return (0..<UInt64(environment("TOKENSTORE_MODEL_SEEDS", 6))).map { first + $0 }
+    }
+    static var strictSeeds: [UInt64] {
+        let first = UInt64(environment("TOKENSTORE_MODEL_SEED", 1)) + 1000
+        return (0..<UInt64(max(1, environment("TOKENSTORE_MODEL_SEEDS", 6) / 3))).map { first + $0 }
+    }
+    static var steps: Int { environment("TOKENSTORE_MODEL_STEPS", 1000) }
 
     /// Everything DOMAIN.md and the issue pin down; where they leave a choice (see `ModelStore`), the
     /// model adopts the engine's changelog / updatedAt for that step and carries on.
@@ -59,8 +66,9 @@ enum ModelOp: CustomStringConvertible {
         try run(seed: seed, strict: false)
     }
 
-    /// The same, also holding the engine to this suite's assumed answers for the unpinned cases.
-    /// A failure here is a semantics choice to align, not necessarily a bug.
+    /// The same run, which then also fails listing every unpinned case (see `ModelStore.unpinnedCase`) the
+    /// engine answers differently from this suite's assumption. A failure here is a semantics choice to
+    /// align, not necessarily a bug.
     @Test(arguments: strictSeeds)
     func randomSequencesAgreeWithTheAssumedSemanticsForUnpinnedCases(seed: UInt64) throws {
         try run(seed: seed, strict: true)
@@ -68,7 +76,9 @@ enum ModelOp: CustomStringConvertible {
 
     private func run(seed: UInt64, strict: Bool) throws {
         var rng = DomainRNG(seed: seed &* 0x2545_F491_4F6C_DD1D)
-        let shards = seed % 2 == 0 ? 4 : 64
+        // Mostly 4 stripes (every key, token and user collides with others: same- and cross-stripe cases
+        // both abound); every sixth seed runs the default 64.
+        let shards = seed % 6 == 1 ? 64 : 4
         let quarantine = seed % 3 == 0
         let limit = [64, 5, 12][Int(seed % 3)]
         print("ModelBasedTests seed \(seed) strict=\(strict) shards=\(shards) quarantine=\(quarantine) changelogLimit=\(limit) steps=\(Self.steps)")
@@ -79,6 +89,7 @@ enum ModelOp: CustomStringConvertible {
             let model = ModelStore(changelogLimit: limit, quarantineMisconfigured: quarantine)
             var generator = Generator(model: model)
             var history: [String] = []
+            var divergences: [String: String] = [:]
             for step in 0..<Self.steps {
                 let op = generator.next(&rng)
                 let expected: ModelOutcome
@@ -103,17 +114,35 @@ enum ModelOp: CustomStringConvertible {
 
                 var problems: [String] = []
                 if expected != actual { problems.append("outcome: expected \(expected), got \(actual)") }
-                if !strict {
-                    for user in model.unpinnedChangelogs {
-                        model.adopt(changelog: try store.changelog(userID: user), for: user)
+                // Where DOMAIN.md and the issue leave a choice, note any difference from the assumed answer,
+                // then adopt the engine's answer so that one choice does not cascade into later steps.
+                if let unpinnedCase = model.unpinnedCase {
+                    var differences: [String] = []
+                    for user in model.unpinnedChangelogs.sorted() {
+                        let engine = try store.changelog(userID: user)
+                        let assumed = model.users[user]?.changelog ?? []
+                        if Self.normalized(engine) != Self.normalized(assumed) {
+                            differences.append("changelog(\(user)):\n    assumed \(assumed.suffix(4).map(Self.describe))\n    engine  \(engine.suffix(4).map(Self.describe))")
+                        }
+                        model.adopt(changelog: engine, for: user)
                     }
                     if let key = model.unpinnedUpdatedAt, let record = try store.token(deviceID: key.device, appID: key.app) {
+                        if record.updatedAt != model.records[key]?.updatedAt {
+                            differences.append("updatedAt(\(key)): assumed \(model.records[key]?.updatedAt ?? -1), engine \(record.updatedAt)")
+                        }
                         model.adopt(updatedAt: record.updatedAt, for: key)
+                    }
+                    if !differences.isEmpty, divergences[unpinnedCase] == nil {
+                        divergences[unpinnedCase] = "#\(step) \(op)\n  " + differences.joined(separator: "\n  ")
                     }
                 }
                 let full: Bool
-                if case .reopen = op { full = true } else { full = step % 100 == 99 }
-                problems += try Self.compare(store, model, full: full, exportAll: full || step % 5 == 0)
+                if case .reopen = op { full = true } else { full = step % 250 == 249 || step == Self.steps - 1 }
+                // Segment enumeration walks every slot of every stripe's index (slow in debug builds), so it
+                // runs every few steps with 4 stripes and only on full checks with 64; counts run every step.
+                let enumerate = full || (shards <= 4 && step % 10 == 0)
+                problems += try Self.compare(store, model, full: full, exportAll: full || step % 5 == 0,
+                                             enumerate: enumerate)
                 if !problems.isEmpty {
                     Issue.record("""
                         seed \(seed) (strict: \(strict), shards \(shards), quarantine \(quarantine), \
@@ -127,6 +156,13 @@ enum ModelOp: CustomStringConvertible {
             }
             let problems = try store.verify()
             #expect(problems.isEmpty, "seed \(seed): verify() found \(problems)")
+            if strict && !divergences.isEmpty {
+                Issue.record("""
+                    seed \(seed): the engine answers \(divergences.count) unpinned case(s) differently from this \
+                    suite's assumptions (semantics to align, see the report):
+                    \(divergences.sorted { $0.key < $1.key }.map { "• \($0.key)\n  \($0.value)" }.joined(separator: "\n"))
+                    """)
+            }
         }
     }
 
@@ -189,7 +225,9 @@ enum ModelOp: CustomStringConvertible {
         return result
     }
 
-    static func compare(_ store: TokenStore, _ model: ModelStore, full: Bool, exportAll: Bool) throws -> [String] {
+    static func compare(
+        _ store: TokenStore, _ model: ModelStore, full: Bool, exportAll: Bool, enumerate: Bool
+    ) throws -> [String] {
         var problems: [String] = []
         // Tokens per key.
         for key in keys {
@@ -232,9 +270,10 @@ enum ModelOp: CustomStringConvertible {
         // Segments.
         for segment in F.segments(apps: apps + ["app-unknown"]) {
             let count = try store.count(segment)
-            let copied = try store.users(in: segment)
             let expected = model.members(segment)
             if count != expected.count { problems.append("count(\(segment)): expected \(expected.count), got \(count)") }
+            guard enumerate else { continue }
+            let copied = try store.users(in: segment)
             if Set(copied) != expected || copied.count != expected.count {
                 problems.append("users(in: \(segment)): expected \(expected.sorted()), got \(copied.sorted())")
             }
@@ -408,7 +447,7 @@ enum ModelOp: CustomStringConvertible {
                 }
                 let platform: Platform? = rng.chance(60) ? nil : rng.pick(Platform.allCases)
                 return .sweep(bound, platform, tick(&rng))
-            case ..<953:
+            case ..<950:
                 return .reopen(shards: rng.pick([1, 4, 64, 256]))
             default: return register(&rng)
             }

@@ -74,6 +74,8 @@ final class ModelStore {
     private(set) var unpinnedChangelogs: Set<String> = []
     /// A key whose `updatedAt` after the last call is not pinned (login or authorization change).
     private(set) var unpinnedUpdatedAt: ModelKey?
+    /// Which unpinned case the last call hit, for grouping divergences in the strict run.
+    private(set) var unpinnedCase: String?
 
     init(changelogLimit: Int, quarantineMisconfigured: Bool) {
         self.changelogLimit = changelogLimit
@@ -114,7 +116,8 @@ final class ModelStore {
         }
     }
 
-    private func unpinned(_ candidates: String?...) {
+    private func unpinned(_ label: String, _ candidates: String?...) {
+        if unpinnedCase == nil { unpinnedCase = label }
         for case let user? in candidates { unpinnedChangelogs.insert(user) }
     }
 
@@ -139,7 +142,10 @@ final class ModelStore {
         if let holder = byToken[r.token], holder != key {
             let moved = remove(holder)
             movedFrom = .some(moved.userID)
-            unpinned(moved.userID, old?.userID, newOwner)
+            let shape = old == nil ? "onto an empty key" : "onto a key holding another token"
+            let owners = moved.userID == nil ? "from an anonymous key"
+                : moved.userID == newOwner ? "same owner" : "to a different owner"
+            unpinned("register moves a token from another key \(shape), \(owners)", moved.userID, old?.userID, newOwner)
             if let previous = moved.userID, previous != newOwner {
                 log(previous, ChangeEntry(at: r.at, kind: .movedOut, deviceID: holder.device, appID: holder.app,
                                           token: r.token, otherUserID: newOwner))
@@ -153,19 +159,23 @@ final class ModelStore {
                                             token: old.token, otherUserID: newOwner))
                 log(newOwner, ChangeEntry(at: r.at, kind: .movedIn, deviceID: key.device, appID: key.app,
                                           token: old.token, otherUserID: old.userID))
-                if old.token != r.token || old.authorization != r.authorization { unpinned(old.userID, newOwner) }
+                if old.token != r.token {
+                    unpinned("register changes both the owner and the token of a key", old.userID, newOwner)
+                } else if old.authorization != r.authorization {
+                    unpinned("register changes both the owner and the authorization of a key", old.userID, newOwner)
+                }
             }
             if old.token != r.token {
                 byToken[old.token] = nil
                 // Pinned: a tokenReplaced entry. Its token field (new or old) is not: unpinned.
                 log(newOwner, ChangeEntry(at: r.at, kind: .tokenReplaced, deviceID: key.device, appID: key.app,
                                           token: r.token))
-                unpinned(newOwner)
+                unpinned("register replaces the token of a key (tokenReplaced fields)", newOwner)
             } else if old.authorization != r.authorization {
                 // Assumed: a session reporting a new authorization records it. Unpinned.
                 log(newOwner, ChangeEntry(at: r.at, kind: .authorizationChanged, deviceID: key.device,
                                           appID: key.app, token: r.token, detail: r.authorization.description))
-                unpinned(newOwner)
+                unpinned("register of the same token with a new authorization", newOwner)
             }
             records[key] = ModelRecord(
                 token: r.token, platform: r.platform, authorization: r.authorization, userID: newOwner,
@@ -201,13 +211,14 @@ final class ModelStore {
             log(user, ChangeEntry(at: at, kind: .movedIn, deviceID: key.device, appID: key.app,
                                   token: record.token, otherUserID: record.userID))
         } else {
-            unpinned(user)   // Assumed: logging in the owner again records nothing.
+            unpinned("changeUser to the current owner", user)   // Assumed: records nothing.
         }
         record.userID = user
         record.eventTime = at
         record.lastTouch = max(record.lastTouch, at)
         records[key] = record
         unpinnedUpdatedAt = key
+        if unpinnedCase == nil { unpinnedCase = "changeUser (does a login refresh updatedAt?)" }
         return .write(.applied)
     }
 
@@ -219,20 +230,23 @@ final class ModelStore {
             log(record.userID, ChangeEntry(at: at, kind: .authorizationChanged, deviceID: key.device,
                                            appID: key.app, token: record.token, detail: authorization.description))
         } else {
-            unpinned(record.userID)
+            unpinned("setAuthorization to the current value", record.userID)
         }
         record.authorization = authorization
         record.eventTime = at
         record.lastTouch = max(record.lastTouch, at)
         records[key] = record
         unpinnedUpdatedAt = key
+        if unpinnedCase == nil { unpinnedCase = "setAuthorization (does it refresh updatedAt?)" }
         return .write(.applied)
     }
 
     func setSubscription(_ user: String, _ subscription: Subscription, at: Int64) -> ModelOutcome {
         resetUnpinned()
         if let time = users[user]?.subscriptionTime, at < time { return .write(.stale) }
-        if users[user]?.state.subscription ?? .subscribed == subscription { unpinned(user) }
+        if users[user]?.state.subscription ?? .subscribed == subscription {
+            unpinned("setSubscription to the current value", user)
+        }
         ensureUser(user)
         users[user]!.state.subscription = subscription
         if subscription == .optedIn { users[user]!.state.optedInAt = at }
@@ -303,7 +317,7 @@ final class ModelStore {
         // The order of several entries written by one sweep is the engine's shard order: when the
         // bound dropped part of such a run, which part survives is not pinned.
         for (user, n) in expiredPerUser where n > 1 && users[user]!.changelog.count == changelogLimit {
-            unpinned(user)
+            unpinned("one sweep expiring several of a user's tokens at the changelog bound", user)
         }
         return .swept(removed)
     }
@@ -311,6 +325,7 @@ final class ModelStore {
     private func resetUnpinned() {
         unpinnedChangelogs = []
         unpinnedUpdatedAt = nil
+        unpinnedCase = nil
     }
 
     /// Lenient mode: adopt the engine's answer where the semantics are not pinned.
