@@ -49,51 +49,54 @@ extension Registry {
             let lsn = try logAndApply(op, logging: logging) {
                 let newOwner: [UInt8] = hasUser ? Array(user) : Array(existing?.record.user ?? Registry.none)
                 // The token moves here from another key: it is never duplicated.
+                var movedFrom: [UInt8] = []
                 if holderIsElsewhere, let h = holder?.record {
-                    let owner = Array(h.user), hDevice = Array(h.device), hApp = Array(h.app)
+                    movedFrom = Array(h.user)
+                    let hDevice = Array(h.device), hApp = Array(h.app)
                     try removeKey(h)
-                    try owner.withUnsafeBytes { o in
-                        try hDevice.withUnsafeBytes { d in
-                            try hApp.withUnsafeBytes { a in
-                                try newOwner.withUnsafeBytes { n in
-                                    try appendChange(to: o, .movedOut, at: op.at, device: d, app: a, token: token, other: n)
-                                }
-                            }
+                    if movedFrom != newOwner {
+                        try Registry.withBytes(movedFrom, hDevice, hApp, newOwner) { o, d, a, n in
+                            try appendChange(to: o, .movedOut, at: op.at, device: d, app: a, token: token, other: n)
                         }
                     }
                 }
                 guard let e = existing?.record else {
-                    try newOwner.withUnsafeBytes { n in
+                    try Registry.withBytes(newOwner, movedFrom, [], []) { n, from, _, _ in
                         try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
                             authorization: authorization, created: op.at, updated: op.at, event: op.at))
-                        try appendChange(to: n, .registered, at: op.at, device: device, app: app, token: token)
+                        if from.count > 0 && !equalBytes(from, n) {
+                            try appendChange(to: n, .movedIn, at: op.at, device: device, app: app, token: token, other: from)
+                        } else {
+                            try appendChange(to: n, .registered, at: op.at, device: device, app: app, token: token)
+                        }
                     }
                     return
                 }
                 let sameToken = equalBytes(e.token, token)
                 let sameOwner = newOwner.withUnsafeBytes { equalBytes($0, e.user) }
+                let authorizationChanged = e.authorization != authorization
                 if sameToken && sameOwner {
-                    let changed = e.authorization != authorization
                     try updateKey(e, platform: platform, authorization: authorization, quarantined: false, updated: op.at, event: op.at)
-                    if changed {
-                        try appendChange(to: e.user, .authorizationChanged, at: op.at, device: device, app: app, token: token,
-                            detail: Registry.name(authorization))
-                    }
-                    return
-                }
-                let oldOwner = Array(e.user), created = e.createdAt, failures = sameToken ? e.failures : 0
-                try removeKey(e)
-                try newOwner.withUnsafeBytes { n in
-                    try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
-                        authorization: authorization, failures: failures, created: created, updated: op.at, event: op.at))
-                    try oldOwner.withUnsafeBytes { o in
+                } else {
+                    let created = e.createdAt, failures = sameToken ? e.failures : 0
+                    let oldOwner = Array(e.user), oldToken = Array(e.token)
+                    try removeKey(e)
+                    try Registry.withBytes(newOwner, oldOwner, oldToken, []) { n, o, t, _ in
+                        try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
+                            authorization: authorization, failures: failures, created: created, updated: op.at, event: op.at))
                         if !sameOwner {
-                            try appendChange(to: o, .movedOut, at: op.at, device: device, app: app, token: token, other: n)
-                            try appendChange(to: n, .movedIn, at: op.at, device: device, app: app, token: token, other: o)
+                            // The key's token moves with the device to the new owner, as in changeUser.
+                            try appendChange(to: o, .movedOut, at: op.at, device: device, app: app, token: t, other: n)
+                            try appendChange(to: n, .movedIn, at: op.at, device: device, app: app, token: t, other: o)
                         }
-                        if !sameToken {
-                            try appendChange(to: n, .tokenReplaced, at: op.at, device: device, app: app, token: token)
-                        }
+                    }
+                }
+                try newOwner.withUnsafeBytes { n in
+                    if !sameToken {
+                        try appendChange(to: n, .tokenReplaced, at: op.at, device: device, app: app, token: token)
+                    } else if authorizationChanged {
+                        try appendChange(to: n, .authorizationChanged, at: op.at, device: device, app: app, token: token,
+                            detail: Registry.name(authorization))
                     }
                 }
             }
@@ -262,6 +265,16 @@ extension Registry {
                 try removeKey(e)
             }
             return (true, lsn)
+        }
+    }
+
+    /// Calls `body` with four owned byte arrays as buffers (copies taken before a record
+    /// they came from is freed).
+    static func withBytes<R>(
+        _ a: [UInt8], _ b: [UInt8], _ c: [UInt8], _ d: [UInt8], _ body: (Bytes, Bytes, Bytes, Bytes) throws -> R
+    ) throws -> R {
+        try a.withUnsafeBytes { a in
+            try b.withUnsafeBytes { b in try c.withUnsafeBytes { c in try d.withUnsafeBytes { d in try body(a, b, c, d) } } }
         }
     }
 
