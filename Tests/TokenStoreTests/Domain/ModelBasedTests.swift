@@ -90,6 +90,7 @@ enum ModelOp: CustomStringConvertible {
             var generator = Generator(model: model)
             var history: [String] = []
             var divergences: [String: String] = [:]
+            var coverage: [String: Int] = [:]
             for step in 0..<Self.steps {
                 let op = generator.next(&rng)
                 let expected: ModelOutcome
@@ -110,6 +111,8 @@ enum ModelOp: CustomStringConvertible {
                     actual = Self.apply(op, to: store)
                 }
                 history.append("#\(step) \(op) → model \(expected), engine \(actual)")
+                coverage["\(String(describing: op).prefix { $0 != "(" }) → \(expected)", default: 0] += 1
+                if let unpinnedCase = model.unpinnedCase { coverage["unpinned: \(unpinnedCase)", default: 0] += 1 }
                 if history.count > 12 { history.removeFirst() }
 
                 var problems: [String] = []
@@ -156,6 +159,8 @@ enum ModelOp: CustomStringConvertible {
             }
             let problems = try store.verify()
             #expect(problems.isEmpty, "seed \(seed): verify() found \(problems)")
+            print("ModelBasedTests seed \(seed) coverage: "
+                  + coverage.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; "))
             if strict && !divergences.isEmpty {
                 Issue.record("""
                     seed \(seed): the engine answers \(divergences.count) unpinned case(s) differently from this \
