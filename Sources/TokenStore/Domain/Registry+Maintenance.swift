@@ -125,9 +125,17 @@ extension Registry {
                         }
                         do {
                             var n = 0
-                            try forEachChange(of: u) { change in
+                            try forEachChange(of: u) { _ in
                                 n += 1
                                 return true
+                            }
+                            var offset = u.oldestChange
+                            for _ in 0..<n {
+                                let entry = ChangeRecord(file: shard.heap.file, offset: offset)
+                                if !entry.isSealed {
+                                    problems.append("\(name): changelog entry at \(offset) fails its checksum")
+                                }
+                                offset = entry.next
                             }
                         } catch {
                             problems.append("\(name): changelog of user record at \(ref.offset): \(error)")

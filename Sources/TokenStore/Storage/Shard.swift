@@ -20,10 +20,10 @@ final class Shard {
         do throws(SystemError) {
             let indexFile = try MappedFile(
                 path: directory + "/" + indexName, name: indexName, fileID: UInt32(number * 2),
-                minimumSize: create ? HashIndex.fileSize(capacity: HashIndex.minimumCapacity) : 0)
+                minimumSize: HashIndex.fileSize(capacity: HashIndex.minimumCapacity))
             let heapFile = try MappedFile(
                 path: directory + "/" + heapName, name: heapName, fileID: UInt32(number * 2 + 1),
-                minimumSize: create ? Heap.headerSize + (64 << 10) : 0)
+                minimumSize: Heap.headerSize + (64 << 10))
             try StoreDirectory.checkOwnership(indexFile.file)
             try StoreDirectory.checkOwnership(heapFile.file)
             index = HashIndex(file: indexFile)

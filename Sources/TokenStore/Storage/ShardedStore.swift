@@ -62,14 +62,15 @@ final class ShardedStore: @unchecked Sendable {
             let names: [String]
             do throws(SystemError) { names = try StoreDirectory.list(directory) } catch { throw error.storeError }
             if !created && names.contains(Checkpoint.journalName) { try ShardedStore.applyJournal(directory: directory, manifest: &manifest) }
+            // Until the first checkpoint the shard files hold nothing the log cannot rebuild:
+            // they are formatted in memory on every open, and written by that checkpoint.
+            let fresh = created || manifest.checkpointAt == 0
             var shards: [Shard] = []
             for n in 0..<manifest.shards {
-                shards.append(try Shard(directory: directory, number: n, create: created))
+                shards.append(try Shard(directory: directory, number: n, create: fresh))
             }
             self.shards = shards
             if created {
-                // Format the shard files on disk before the manifest says the store exists.
-                try ShardedStore.writeThrough(shards)
                 do throws(SystemError) { try manifest.write(directory: directory) } catch { throw error.storeError }
             }
         } catch {
@@ -137,6 +138,8 @@ final class ShardedStore: @unchecked Sendable {
         checkpointLock.lock()
         defer { checkpointLock.unlock() }
         var sealed = false
+        // Nothing written since the last checkpoint: the files already say it all.
+        if manifest.checkpointAt != 0 && wal.bytes(since: manifest.checkpointLSN) == 0 { return }
         do {
             let journal = try Checkpoint.JournalWriter(directory: directory)
             let lsn = try locks.withAll { () throws -> UInt64 in
@@ -220,23 +223,6 @@ final class ShardedStore: @unchecked Sendable {
         } catch {
             throw TokenStoreError(converting: error)
         }
-    }
-
-    /// Writes freshly formatted shards straight to their files (store creation).
-    private static func writeThrough(_ shards: [Shard]) throws(TokenStoreError) {
-        do {
-            for shard in shards {
-                for file in shard.files {
-                    try file.drainDirtyPages { page in
-                        try file.file.write(
-                            UnsafeRawBufferPointer(start: file.base + page * MappedFile.pageSize, count: MappedFile.pageSize),
-                            at: page * MappedFile.pageSize)
-                    }
-                    file.finishCheckpoint()
-                    try file.file.sync()
-                }
-            }
-        } catch { throw TokenStoreError(converting: error) }
     }
 
     /// Checkpoints, stops the syncer and forces the log. The handle is unusable afterwards.
