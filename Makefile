@@ -30,14 +30,20 @@ MAJOR := $(shell sed -n 's/^.define TS_VERSION_MAJOR \([0-9]*\).*/\1/p' $(HEADER
 
 all: lib
 
+# A separate scratch path keeps these link flags away from the package's other products.
+LIBBUILD := $(ROOT)/.build/lib
+LIBFLAGS := -Xswiftc -static-stdlib -Xswiftc -use-ld=lld -Xlinker -soname=libtokenstore.so.$(MAJOR) \
+	-Xlinker --version-script=$(ROOT)/Sources/CTokenStore/tokenstore.map
+
 lib:
 ifeq ($(TOKENSTORE_LIB),)
-	cd $(ROOT) && $(SWIFT) build -c release --product tokenstore
+	cd $(ROOT) && $(SWIFT) build -c release --product CTokenStore --scratch-path $(LIBBUILD) $(LIBFLAGS)
+	cp $(LIBBUILD)/release/libCTokenStore.so $(LIBBUILD)/libtokenstore.so
 endif
 
 install: lib
 	@lib="$(TOKENSTORE_LIB)"; \
-	if [ -z "$$lib" ]; then lib="$$(cd $(ROOT) && $(SWIFT) build -c release --show-bin-path)/libtokenstore.so"; fi; \
+	if [ -z "$$lib" ]; then lib="$(LIBBUILD)/libtokenstore.so"; fi; \
 	set -x; \
 	$(INSTALL) -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"; \
 	$(INSTALL) -m 0755 "$$lib" "$(DESTDIR)$(LIBDIR)/libtokenstore.so.$(VERSION)"

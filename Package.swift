@@ -1,11 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// libtokenstore.so is linked by `make lib` (Makefile), which passes the flags that make it
+// self-contained: -static-stdlib, lld, a SONAME and the version script exporting only ts_*.
+// They are not set here because SwiftPM would apply them to every executable that links
+// CTokenStore (the benchmark calls the shims in-process).
 let package = Package(
     name: "TokenStore",
     products: [
         .library(name: "TokenStore", targets: ["TokenStore"]),
-        .library(name: "tokenstore", type: .dynamic, targets: ["CTokenStore"]),
+        .library(name: "CTokenStore", type: .dynamic, targets: ["CTokenStore"]),
         .executable(name: "tokenstore", targets: ["tokenstore"]),
         .executable(name: "tokenstore-bench", targets: ["tokenstore-bench"]),
     ],
@@ -18,21 +22,7 @@ let package = Package(
             name: "CTokenStore",
             dependencies: ["TokenStore"],
             path: "Sources/CTokenStore",
-            exclude: ["tokenstore.map"],
-            linkerSettings: [
-                // libtokenstore.so: self-contained (no Swift runtime needed on the host), with a
-                // SONAME, exporting only the ts_* C API listed in include/tokenstore.h. lld (shipped
-                // with the toolchain) drops the localized Swift symbols from the dynamic symbol
-                // table; gold leaves them there as local entries.
-                .unsafeFlags(
-                    [
-                        "-static-stdlib",
-                        "-use-ld=lld",
-                        "-Xlinker", "-soname=libtokenstore.so.0",
-                        "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CTokenStore/tokenstore.map",
-                    ],
-                    .when(platforms: [.linux])),
-            ]
+            exclude: ["tokenstore.map"]
         ),
         .target(
             name: "TokenStoreCLI",
@@ -48,13 +38,7 @@ let package = Package(
             name: "tokenstore-bench",
             dependencies: ["TokenStore", "CTokenStore"],
             path: "Benchmarks/tokenstore-bench",
-            exclude: ["README.md"],
-            linkerSettings: [
-                // CTokenStore links with -static-stdlib (for libtokenstore.so), which this
-                // executable inherits; static FoundationEssentials then needs its support libraries.
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
-            ]
+            exclude: ["README.md"]
         ),
         .testTarget(
             name: "TokenStoreTests",

@@ -40,8 +40,8 @@ if [ -n "${TOKENSTORE_LIB:-}" ]; then
     step "testing prebuilt $lib"
 else
     step "building the release library"
-    (cd "$root" && set -x && swift build -c release --product tokenstore)
-    lib="$(cd "$root" && swift build -c release --show-bin-path)/libtokenstore.so"
+    (set -x && make -C "$root" --no-print-directory lib)
+    lib="$root/.build/lib/libtokenstore.so"
 fi
 [ -f "$lib" ] || { echo "no library at $lib"; exit 1; }
 
