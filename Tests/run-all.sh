@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the Swift suites (engine, domain, CLI, reliability), then the
+# C, C++ and Python ABI tests against the release libtokenstore.so, then a short benchmark
+# smoke run. Exits non-zero on the first failure. CI runs exactly this.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Swift tests"
+swift test --parallel
+
+step "C ABI tests (C, C++, Python, symbols, install)"
+Tests/abi/run.sh
+
+step "Benchmark smoke run"
+swift run -c release tokenstore-bench --quick
+
+if [ -x Tests/scripts/fuzz.sh ]; then
+    step "Fuzzing (regressions, then ${FUZZ_SECONDS:-60} s per harness)"
+    Tests/scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+fi
+
+step "all tests passed"
