@@ -47,6 +47,7 @@ extension Registry {
             }
             try reserve(scope)
             let lsn = try logAndApply(op, logging: logging) {
+                // Copied: the key's current owner may be freed below with its record.
                 let newOwner: [UInt8] = hasUser ? Array(user) : Array(existing?.record.user ?? Registry.none)
                 // The token moves here from another key: it is never duplicated.
                 var movedFrom: [UInt8] = []
@@ -62,12 +63,13 @@ extension Registry {
                 }
                 guard let e = existing?.record else {
                     try Registry.withBytes(newOwner, movedFrom, [], []) { n, from, _, _ in
-                        try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
+                        let (_, owner) = try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
                             authorization: authorization, created: op.at, updated: op.at, event: op.at))
+                        guard let owner else { return }
                         if from.count > 0 && !equalBytes(from, n) {
-                            try appendChange(to: n, .movedIn, at: op.at, device: device, app: app, token: token, other: from)
+                            try appendChange(to: owner, .movedIn, at: op.at, device: device, app: app, token: token, other: from)
                         } else {
-                            try appendChange(to: n, .registered, at: op.at, device: device, app: app, token: token)
+                            try appendChange(to: owner, .registered, at: op.at, device: device, app: app, token: token)
                         }
                     }
                     return
@@ -122,6 +124,20 @@ extension Registry {
                     try updateKey(e, event: op.at)
                     return
                 }
+                let keyRef = Ref(kind: .key, shard: keyShardNumber(e), offset: e.offset)
+                let start = KeyRecord.fixedSize + e.u16(48) + e.u16(50) + e.u16(52)
+                if start + user.count <= e.capacity {
+                    // In place: the key, its token entry and its block stay where they are.
+                    if e.user.count > 0, let old = try removeUserEntry(e.user, ref: keyRef, app: app) {
+                        try appendChange(to: old, .movedOut, at: op.at, device: device, app: app, token: e.token, other: user)
+                    }
+                    if user.count > 0, let new = try addUserEntry(user, ref: keyRef, app: app, flags: e.entryFlags) {
+                        try appendChange(to: new, .movedIn, at: op.at, device: device, app: app, token: e.token, other: e.user)
+                    }
+                    _ = changeOwnerInPlace(e, to: user)
+                    try updateKey(e, event: op.at)
+                    return
+                }
                 let oldOwner = Array(e.user), token = Array(e.token)
                 let fields = KeyFields(device: device, app: app, token: Registry.none, user: user, platform: e.platform,
                     authorization: e.authorization, quarantined: e.isQuarantined, failures: e.failures,
@@ -130,10 +146,12 @@ extension Registry {
                 try token.withUnsafeBytes { t in
                     var f = fields
                     f.token = t
-                    try insertKey(f)
+                    let (_, new) = try insertKey(f)
                     try oldOwner.withUnsafeBytes { o in
                         try appendChange(to: o, .movedOut, at: op.at, device: device, app: app, token: t, other: user)
-                        try appendChange(to: user, .movedIn, at: op.at, device: device, app: app, token: t, other: o)
+                        if let new {
+                            try appendChange(to: new, .movedIn, at: op.at, device: device, app: app, token: t, other: o)
+                        }
                     }
                 }
             }

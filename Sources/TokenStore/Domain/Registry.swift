@@ -156,7 +156,7 @@ final class Registry: @unchecked Sendable {
 
     /// Makes room in every held stripe for one operation's writes, before it is logged.
     func reserve(_ scope: LockScope, extraBytes: Int = 0) throws {
-        for s in scope.held.items {
+        try scope.held.forEach { s in
             do { try store.shards[s].reserve(slots: 8, bytes: (48 << 10) + extraBytes) } catch {
                 throw TokenStoreError(converting: error)
             }

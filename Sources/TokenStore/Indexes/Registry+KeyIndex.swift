@@ -16,8 +16,9 @@ extension Registry {
     }
 
     /// Adds a key record with its token entry and, when owned, its user entry.
+    /// - Returns: the key record and the owner's record, if owned.
     @discardableResult
-    func insertKey(_ f: KeyFields) throws -> KeyRecord {
+    func insertKey(_ f: KeyFields) throws -> (key: KeyRecord, owner: UserRecord?) {
         let keyHash = Registry.keyHash(f.device, f.app)
         let tokenHash = Registry.tokenHash(f.token)
         let keyShard = shard(keyHash)
@@ -30,10 +31,19 @@ extension Registry {
         keyShard.index.insert(keyHash, ref)
         shard(tokenHash).index.insert(tokenHash, ref.with(kind: .token))
         countToken(record, in: keyShard, sign: 1)
-        if f.user.count > 0 {
-            try addUserEntry(f.user, ref: ref, app: f.app, flags: record.entryFlags)
-        }
-        return record
+        guard f.user.count > 0 else { return (record, nil) }
+        return (record, try addUserEntry(f.user, ref: ref, app: f.app, flags: record.entryFlags))
+    }
+
+    /// Gives a key record a new owner in place when the new id fits the block, so that no
+    /// index entry moves: only the two users' entries change.
+    /// - Returns: false when it does not fit; the caller then removes and reinserts.
+    func changeOwnerInPlace(_ record: KeyRecord, to user: UnsafeRawBufferPointer) -> Bool {
+        let start = KeyRecord.fixedSize + record.u16(48) + record.u16(50) + record.u16(52)
+        guard start + user.count <= record.capacity else { return false }
+        record.file.copy(user, to: record.offset + start)
+        record.set(UInt16(user.count), 54)
+        return true
     }
 
     /// Removes a key record, its token entry and its user entry.

@@ -49,9 +49,11 @@ extension Registry {
     }
 
     /// Adds a key to the user's index entries, growing the record when full.
-    func addUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer, flags: UInt64) throws {
-        guard let (slot, record) = try self.user(user, create: true) else { return }
-        _ = try changingMembership(record, app: app) {
+    /// - Returns: the user's record, which may have moved.
+    @discardableResult
+    func addUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer, flags: UInt64) throws -> UserRecord? {
+        guard let (slot, record) = try self.user(user, create: true) else { return nil }
+        return try changingMembership(record, app: app) {
             var r = record
             if r.entryCount == r.entryCapacity { r = try grow(r, slot: slot) }
             r.appendEntry(ref: ref, appHash: Registry.appHash(app), flags: flags)
@@ -59,9 +61,10 @@ extension Registry {
         }
     }
 
-    func removeUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer) throws {
-        guard let (_, record) = try self.user(user, create: false), let i = record.index(of: ref) else { return }
-        _ = try changingMembership(record, app: app) {
+    @discardableResult
+    func removeUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer) throws -> UserRecord? {
+        guard let (_, record) = try self.user(user, create: false), let i = record.index(of: ref) else { return nil }
+        return try changingMembership(record, app: app) {
             record.removeEntry(i)
             return record
         }
@@ -109,7 +112,16 @@ extension Registry {
         detail: UnsafeRawBufferPointer = .init(start: nil, count: 0)
     ) throws {
         guard user.count > 0, let (_, record) = try self.user(user, create: true) else { return }
-        let shard = self.shard(Registry.userHash(user))
+        try appendChange(to: record, kind, at: at, device: device, app: app, token: token, other: other, detail: detail)
+    }
+
+    /// Appends an entry to the changelog of a user record already at hand.
+    func appendChange(
+        to record: UserRecord, _ kind: ChangeKind, at: Int64, device: UnsafeRawBufferPointer,
+        app: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer = .init(start: nil, count: 0),
+        detail: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    ) throws {
+        let shard = self.shard(Registry.userHash(record.user))
         let heap = shard.heap
         let size = ChangeRecord.fixedSize + device.count + app.count + token.count + other.count + detail.count
         let offset = try heap.allocate(size)

@@ -18,14 +18,16 @@ final class MappedFile {
     let file: FileDescriptor
     /// Identifies the file in the checkpoint journal.
     let fileID: UInt32
-    private(set) var base: UnsafeMutableRawPointer
+    // Exclusivity is unchecked: every access happens under the owning shard's stripe lock,
+    // and the dynamic check would otherwise cost a runtime call on each hot-path load.
+    @exclusivity(unchecked) private(set) var base: UnsafeMutableRawPointer
     /// The mapped length, equal to the file's length.
-    private(set) var size: Int
-    private var dirty: [UInt64]
+    @exclusivity(unchecked) private(set) var size: Int
+    @exclusivity(unchecked) private var dirty: [UInt64]
     /// Pages a checkpoint has journaled but not yet written into the file; until it has,
     /// the file is behind the mapping for them, so `grow` must carry them over too.
-    private var inFlight: [UInt64]
-    private(set) var dirtyCount = 0
+    @exclusivity(unchecked) private var inFlight: [UInt64]
+    @exclusivity(unchecked) private(set) var dirtyCount = 0
 
     /// Opens (or creates) and maps the file, growing it to at least `minimumSize` bytes.
     init(path: String, name: String, fileID: UInt32, minimumSize: Int) throws(SystemError) {

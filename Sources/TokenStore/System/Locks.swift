@@ -91,28 +91,51 @@ final class StripeLocks: @unchecked Sendable {
     }
 }
 
-/// A small sorted set of shard indexes: the stripes one operation needs, in lock order.
+/// The stripes one operation needs, iterated in ascending order (the lock order).
+///
+/// Shards below 64 live in a bit mask, so the common case allocates nothing; larger shard
+/// numbers (stores with more than 64 stripes) go to a sorted array.
 struct ShardSet: Equatable {
-    private(set) var items: [Int] = []
+    private var low: UInt64 = 0
+    private var high: [Int] = []
 
-    init() { items.reserveCapacity(8) }
+    init() {}
 
     init(_ shards: Int...) {
-        items.reserveCapacity(8)
         for s in shards { insert(s) }
     }
 
     @inline(__always) mutating func insert(_ shard: Int) {
+        if shard < 64 {
+            low |= 1 << UInt64(shard)
+            return
+        }
         var i = 0
-        while i < items.count {
-            if items[i] == shard { return }
-            if items[i] > shard { break }
+        while i < high.count {
+            if high[i] == shard { return }
+            if high[i] > shard { break }
             i += 1
         }
-        items.insert(shard, at: i)
+        high.insert(shard, at: i)
     }
 
-    @inline(__always) func contains(_ shard: Int) -> Bool { items.contains(shard) }
-    func isSuperset(of other: ShardSet) -> Bool { other.items.allSatisfy(contains) }
-    @inline(__always) func forEach(_ body: (Int) -> Void) { for s in items { body(s) } }
+    @inline(__always) func contains(_ shard: Int) -> Bool {
+        shard < 64 ? low & (1 << UInt64(shard)) != 0 : high.contains(shard)
+    }
+
+    @inline(__always) func forEach(_ body: (Int) throws -> Void) rethrows {
+        var bits = low
+        while bits != 0 {
+            try body(bits.trailingZeroBitCount)
+            bits &= bits - 1
+        }
+        for s in high { try body(s) }
+    }
+
+    /// The shards in ascending order.
+    var items: [Int] {
+        var out: [Int] = []
+        forEach { out.append($0) }
+        return out
+    }
 }
