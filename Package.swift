@@ -40,6 +40,11 @@ let package = Package(
             path: "Benchmarks/tokenstore-bench",
             exclude: ["README.md"]
         ),
+        .executableTarget(
+            name: "tokenstore-torture-writer",
+            dependencies: ["TokenStore"],
+            path: "Tests/TortureWriter"
+        ),
         .testTarget(
             name: "TokenStoreTests",
             dependencies: ["TokenStore", "TokenStoreCLI"],
