@@ -41,8 +41,8 @@ extension Registry {
         var live = 0, dead = 0
         for (i, shard) in store.shards.enumerated() {
             store.locks.lockShared(i)
-            live += shard.heap.liveBytes
-            dead += shard.heap.deadBytes
+            live += shard.heap.liveBytes + shard.changes.liveBytes
+            dead += shard.heap.deadBytes + shard.changes.deadBytes
             store.locks.unlock(i)
         }
         var files: [StorageReport.File] = []
@@ -131,7 +131,7 @@ extension Registry {
                             }
                             var offset = u.oldestChange
                             for _ in 0..<n {
-                                let entry = ChangeRecord(file: shard.heap.file, offset: offset)
+                                let entry = ChangeRecord(file: shard.changes.file, offset: offset)
                                 if !entry.isSealed {
                                     problems.append("\(name): changelog entry at \(offset) fails its checksum")
                                 }

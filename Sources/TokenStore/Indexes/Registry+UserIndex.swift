@@ -122,7 +122,7 @@ extension Registry {
         detail: UnsafeRawBufferPointer = .init(start: nil, count: 0)
     ) throws {
         let shard = self.shard(Registry.userHash(record.user))
-        let heap = shard.heap
+        let heap = shard.changes
         let size = ChangeRecord.fixedSize + device.count + app.count + token.count + other.count + detail.count
         let offset = try heap.allocate(size)
         _ = ChangeRecord.write(heap.file, at: offset, kind: kind, time: at, strings: [device, app, token, other, detail])
@@ -152,8 +152,8 @@ extension Registry {
         var offset = record.oldestChange
         var remaining = record.changeCount
         while remaining > 0 {
-            guard shard.heap.isPlausibleBlock(offset) else { throw shard.corrupt("changelog chain broken") }
-            let entry = ChangeRecord(file: shard.heap.file, offset: offset)
+            guard shard.changes.isPlausibleBlock(offset) else { throw shard.corrupt("changelog chain broken") }
+            let entry = ChangeRecord(file: shard.changes.file, offset: offset)
             guard entry.isPlausible else { throw shard.corrupt("damaged changelog entry") }
             guard try body(entry.view()) else { return }
             offset = entry.next

@@ -147,6 +147,7 @@ final class ShardedStore: @unchecked Sendable {
                 for shard in shards {
                     shard.index.seal()
                     shard.heap.seal()
+                    shard.changes.seal()
                     for file in shard.files {
                         try file.drainDirtyPages { (page) throws in
                             try journal.add(fileID: file.fileID, page: page, from: file.base + page * MappedFile.pageSize)
@@ -161,14 +162,12 @@ final class ShardedStore: @unchecked Sendable {
             // may have moved on since.
             var touched = Set<UInt32>()
             _ = try Checkpoint.readJournal(journal.file, apply: true) { fileID, page, bytes in
-                let shard = shards[Int(fileID / 2)]
-                let file = fileID % 2 == 0 ? shard.index.file : shard.heap.file
+                let file = shards[Int(fileID) / Shard.filesPerShard].files[Int(fileID) % Shard.filesPerShard]
                 try file.file.write(bytes, at: page * MappedFile.pageSize)
                 touched.insert(fileID)
             }
             for id in touched.sorted() {
-                let shard = shards[Int(id / 2)]
-                try (id % 2 == 0 ? shard.index.file : shard.heap.file).file.sync()
+                try shards[Int(id) / Shard.filesPerShard].files[Int(id) % Shard.filesPerShard].file.sync()
             }
             var next = manifest
             next.checkpointLSN = lsn
@@ -203,12 +202,11 @@ final class ShardedStore: @unchecked Sendable {
             var files: [UInt32: FileDescriptor] = [:]
             defer { files.values.forEach { $0.close() } }
             let lsn = try Checkpoint.readJournal(journal, apply: true) { fileID, page, bytes in
-                guard Int(fileID / 2) < manifest.shards else {
+                guard Int(fileID) / Shard.filesPerShard < manifest.shards else {
                     throw TokenStoreError(.corrupt, "\(Checkpoint.journalName): names a shard that does not exist")
                 }
                 if files[fileID] == nil {
-                    let shard = Int(fileID / 2)
-                    let name = fileID % 2 == 0 ? Shard.indexName(shard) : Shard.heapName(shard)
+                    let name = Shard.fileName(id: fileID)
                     files[fileID] = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
                 }
                 try files[fileID]!.write(bytes, at: page * MappedFile.pageSize)

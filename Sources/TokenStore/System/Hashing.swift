@@ -1,19 +1,29 @@
 /// A fast 64-bit hash over bytes, used for shard selection, index slots and checksums.
 ///
-/// Eight bytes a step with a multiply-xorshift mix (the wyhash/xxh64 family's shape), so a
-/// 300-byte Web Push token hashes in tens of nanoseconds. Not cryptographic: keys are
+/// Sixteen bytes a step in two multiply-rotate lanes (the xxh64 family's shape), finished
+/// with the splitmix64 mixer, so a 300-byte Web Push token hashes in tens of nanoseconds. Not cryptographic: keys are
 /// chosen by providers, and the index tolerates collisions by comparing full keys.
 @inline(__always)
 func hash64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
-    let m: UInt64 = 0x9E37_79B9_7F4A_7C15
-    var h = seed ^ (UInt64(truncatingIfNeeded: bytes.count) &* m)
-    guard let base = bytes.baseAddress else { return mix64(h) }
-    var i = 0
+    let m1: UInt64 = 0x9E37_79B9_7F4A_7C15, m2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
     let n = bytes.count
-    while i + 8 <= n {
-        let v = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-        h = (h ^ mix64(v)) &* m
-        h = (h << 27) | (h >> 37)
+    var a = seed ^ (UInt64(truncatingIfNeeded: n) &* m1)
+    var b = ~seed &* m2
+    guard let base = bytes.baseAddress else { return mix64(a ^ b) }
+    var i = 0
+    // Two independent lanes of one multiply each per 8 bytes: the final mix64 spreads them.
+    while i + 16 <= n {
+        let v1 = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        let v2 = base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+        a = (a ^ v1) &* m1
+        a = (a << 29) | (a >> 35)
+        b = (b ^ v2) &* m2
+        b = (b << 31) | (b >> 33)
+        i += 16
+    }
+    if i + 8 <= n {
+        a = (a ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* m1
+        a = (a << 29) | (a >> 35)
         i += 8
     }
     if i < n {
@@ -24,9 +34,9 @@ func hash64(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
             shift += 8
             i += 1
         }
-        h = (h ^ mix64(tail ^ 0xFF)) &* m
+        b = (b ^ tail ^ 0xFF) &* m2
     }
-    return mix64(h)
+    return mix64(a ^ ((b << 17) | (b >> 47)))
 }
 
 /// Hashes two byte strings as one key, with a separator no UTF-8 id contains.
