@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An embeddable, sharded, crash-safe store of push tokens.
 ///
 /// A store is a directory. Open it once per process (a second process gets `locked`); the
@@ -12,7 +14,8 @@ public final class TokenStore: @unchecked Sendable {
     let registry: Registry
     private let openOptions: StoreOptions
     private let closedFlag = ConditionLock()
-    private var isClosed = false
+    private let closedState = Atomic<Bool>(false)
+    private var isClosed: Bool { closedState.load(ordering: .acquiring) }
 
     /// Opens the store in `path`, creating the directory and an empty store when absent.
     ///
@@ -43,7 +46,7 @@ public final class TokenStore: @unchecked Sendable {
     public func close() throws(TokenStoreError) {
         try closedFlag.withLock { () throws(TokenStoreError) in
             guard !isClosed else { return }
-            isClosed = true
+            closedState.store(true, ordering: .releasing)
             try registry.store.close()
         }
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +27,11 @@ final class ShardedStore: @unchecked Sendable {
 
     /// Set when applying a logged operation failed half-way; the handle refuses further
     /// writes and a reopen recovers from the log.
-    private(set) var poisoned = false
+    private let poisonFlag = Atomic<Bool>(false)
+    /// The manifest's checkpoint LSN, readable by writers without the checkpoint lock.
+    private let checkpointedLSN = Atomic<UInt64>(0)
+
+    var poisoned: Bool { poisonFlag.load(ordering: .acquiring) }
 
     /// Opens or creates the store and replays the log through `replay`.
     init(
@@ -88,6 +94,7 @@ final class ShardedStore: @unchecked Sendable {
             lockFile.close()
             throw error
         }
+        checkpointedLSN.store(manifest.checkpointLSN, ordering: .relaxed)
         startSyncer()
     }
 
@@ -113,14 +120,14 @@ final class ShardedStore: @unchecked Sendable {
         do throws(SystemError) { return try wal.append(length: length, encode) } catch { throw error.storeError }
     }
 
-    func poison() { poisoned = true }
+    func poison() { poisonFlag.store(true, ordering: .releasing) }
 
     /// Makes a logged operation as durable as the mode promises; call after unlocking.
     func commit(_ lsn: UInt64) throws(TokenStoreError) {
         if case .always = durability {
             do throws(SystemError) { try wal.sync(upTo: lsn) } catch { throw error.storeError }
         }
-        if wal.bytes(since: manifest.checkpointLSN) > checkpointLogBytes { wakeSyncer() }
+        if wal.bytes(since: checkpointedLSN.load(ordering: .relaxed)) > checkpointLogBytes { wakeSyncer() }
     }
 
     /// Forces every acknowledged write to disk.
@@ -174,6 +181,7 @@ final class ShardedStore: @unchecked Sendable {
             next.checkpointAt = currentMillis()
             try next.write(directory: directory)
             manifest = next
+            checkpointedLSN.store(lsn, ordering: .relaxed)
             _ = SystemCalls.current.unlink(directory + "/" + Checkpoint.journalName)
             for name in try StoreDirectory.list(directory) where name.hasPrefix("wal-") && name.hasSuffix(".log") {
                 if let start = UInt64(name.dropFirst(4).dropLast(4), radix: 16), start < lsn {
