@@ -14,6 +14,9 @@ swift test --parallel
 step "C ABI tests (C, C++, Python, symbols, install)"
 Tests/abi/run.sh
 
+step "README samples (C and Python against the library, Swift against its test)"
+python3 Tests/readme/check_readme.py .build/lib/libtokenstore.so
+
 step "Benchmark smoke run"
 swift run -c release tokenstore-bench --quick
 
