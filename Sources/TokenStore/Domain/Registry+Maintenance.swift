@@ -108,6 +108,9 @@ extension Registry {
                             problems.append("\(name): user record at \(ref.offset) fails its checksum")
                             continue
                         }
+                        if ref.userFlags != u.slotFlags {
+                            problems.append("\(Shard.indexName(shard.number)): user slot flags disagree with the record at \(ref.offset)")
+                        }
                         let c = shard.number
                         recount[c][Counter.users.rawValue] += 1
                         recount[c][Counter.subscription(u.subscription).rawValue] += 1

@@ -10,7 +10,7 @@ extension Registry {
         let offset = try shard.heap.allocate(UserRecord.size(user: user.count, entries: 2))
         let record = UserRecord.initialize(shard.heap.file, at: offset, user: user, entryCapacity: 2)
         record.seal()
-        let slot = shard.index.insert(hash, Ref(kind: .user, shard: shard.number, offset: offset))
+        let slot = shard.index.insert(hash, Ref(kind: .user, shard: shard.number, offset: offset, flags: record.slotFlags))
         shard.heap.add(.users, 1)
         shard.heap.add(.subscription(.subscribed), 1)
         return (slot, record)
@@ -25,7 +25,17 @@ extension Registry {
         let appHash = app.map(Registry.appHash)
         let before = record.membership(app: appHash)
         let subscriptionBefore = record.subscription
+        let flagsBefore = record.slotFlags
         let after = try change()
+        let flagsAfter = after.slotFlags
+        if flagsAfter != flagsBefore {
+            let ref = Ref(kind: .user, shard: shard.number, offset: after.offset, flags: flagsAfter)
+            if let slot = shard.index.find(Registry.userHash(after.user), {
+                $0.kindBits == Ref.Kind.user.rawValue && $0.offset == after.offset
+            }) {
+                shard.index.setRef(ref, at: slot)
+            }
+        }
         let now = after.membership(app: appHash)
         let subscriptionAfter = after.subscription
         let wasEnabled = subscriptionBefore != .unsubscribed, isEnabled = subscriptionAfter != .unsubscribed
@@ -90,7 +100,7 @@ extension Registry {
         file.copy(file.bytes(record.offset + 4, record.length - 4), to: offset + 4)
         let moved = UserRecord(file: file, offset: offset)
         moved.set(UInt16(newCapacity), 14)
-        shard.index.setRef(Ref(kind: .user, shard: shard.number, offset: offset), at: slot)
+        shard.index.setRef(Ref(kind: .user, shard: shard.number, offset: offset, flags: moved.slotFlags), at: slot)
         shard.heap.free(record.offset)
         return moved
     }

@@ -92,6 +92,23 @@ struct UserRecord: HeapRecord {
         return (visible, any, forApp)
     }
 
+    /// Segment flags kept in the user's index slot: bit 0 Foreground Push Enabled, bit 1
+    /// Background or Foreground Push Enabled, bits 2–3 the subscription.
+    var slotFlags: UInt64 {
+        let m = membership()
+        let enabled = subscription != .unsubscribed
+        return (enabled && m.visible ? 1 : 0) | (enabled && m.any ? 2 : 0) | UInt64(subscription.rawValue) << 2
+    }
+
+    static func member(flags: UInt64, of segment: Segment) -> Bool? {
+        switch segment {
+        case .foregroundPushEnabled: return flags & 1 != 0
+        case .backgroundOrForegroundPushEnabled: return flags & 2 != 0
+        case .subscription(let s): return flags >> 2 == UInt64(s.rawValue)
+        case .foregroundPushEnabledForApp: return nil
+        }
+    }
+
     func setSubscription(_ s: Subscription, at: Int64) {
         set(s.rawValue, 5)
         set(at, 32)
