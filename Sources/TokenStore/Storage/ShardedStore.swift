@@ -145,6 +145,11 @@ final class ShardedStore: @unchecked Sendable {
         checkpointLock.lock()
         defer { checkpointLock.unlock() }
         var sealed = false
+        // After a failure past a journal's seal, that journal is what recovery needs: a new
+        // checkpoint would truncate it.
+        guard !poisoned else {
+            throw TokenStoreError(.io, "an earlier checkpoint failed half-way; reopen the store to recover")
+        }
         // Nothing written since the last checkpoint: the files already say it all.
         if manifest.checkpointAt != 0 && wal.bytes(since: manifest.checkpointLSN) == 0 { return }
         do {
@@ -234,8 +239,14 @@ final class ShardedStore: @unchecked Sendable {
     /// Checkpoints, stops the syncer and forces the log. The handle is unusable afterwards.
     func close() throws(TokenStoreError) {
         stopSyncer()
-        try checkpoint()
-        try sync()
+        if poisoned {
+            // The log and the sealed journal hold everything; the next open recovers from
+            // them. Checkpointing now would destroy that journal.
+            try? sync()
+        } else {
+            try checkpoint()
+            try sync()
+        }
         // Release the lock now: the handle may outlive the call, and another open of the
         // same store, even in this process, must succeed.
         lockReleased = true

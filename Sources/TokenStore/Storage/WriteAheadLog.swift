@@ -69,7 +69,6 @@ final class WriteAheadLog: @unchecked Sendable {
     private let syncLock = ConditionLock()
     private var durableLSN: UInt64
     private var syncing = false
-    private var syncError: SystemError?
 
     static func fileName(_ lsn: UInt64) -> String {
         let hex = String(lsn, radix: 16)
@@ -142,18 +141,15 @@ final class WriteAheadLog: @unchecked Sendable {
     // MARK: Durability
 
     /// Forces the log to disk up to `lsn`. Concurrent callers share one `msync`: the first
-    /// becomes the leader and syncs everything appended so far; the others wait for it.
+    /// becomes the leader and syncs everything appended so far; the others wait for it. When
+    /// the leader's sync fails, it alone gets the error; each waiter still short of its LSN
+    /// then leads a sync of its own, so a passing fault never fails a later, healthy call.
     func sync(upTo lsn: UInt64) throws(SystemError) {
         syncLock.lock()
         while true {
             if durableLSN >= lsn {
                 syncLock.unlock()
                 return
-            }
-            if let error = syncError {
-                syncError = nil
-                syncLock.unlock()
-                throw error
             }
             if !syncing { break }
             syncLock.wait()
@@ -170,11 +166,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
         syncLock.lock()
         syncing = false
-        if let failure {
-            syncError = failure
-        } else {
-            durableLSN = max(durableLSN, target)
-        }
+        if failure == nil { durableLSN = max(durableLSN, target) }
         syncLock.broadcast()
         syncLock.unlock()
         if let failure { throw failure }

@@ -123,7 +123,7 @@ import Glibc
 
     /// `WriteAheadLog.sync` keeps a failed sync's error for the next caller, even one that
     /// arrives later and whose own sync would succeed: a write on a healthy disk fails.
-    @Test(.disabled("bug: a failed msync's error is thrown again to the next, unrelated writer (WriteAheadLog.sync)"))
+    @Test
     func afterAFailedMsyncTheNextWriteOnAHealthyDiskSucceeds() throws {
         let options = reliabilityOptions(shards: 2, durability: .always)
         try withFaultyStore(options) { scope, _, store in
@@ -246,7 +246,7 @@ import Glibc
     /// A checkpoint that failed after sealing its journal leaves shard files newer than the
     /// manifest; only that journal can make recovery consistent. A later checkpoint (the
     /// syncer's, or `close`'s) must not truncate it before its own journal is sealed.
-    @Test(.disabled("bug: a checkpoint after one that failed past its seal truncates the sealed journal (ShardedStore.checkpoint)"))
+    @Test
     func aCheckpointAfterOneThatFailedPastItsSealKeepsTheStoreRecoverable() throws {
         let options = reliabilityOptions(shards: 2)
         try withFaultyStore(options) { scope, path, store in
