@@ -125,10 +125,10 @@ func probe(_ args: Arguments) {
     var options = StoreOptions()
     options.mustExist = true
     let store: TokenStore
-    do { store = try TokenStore(path: args.string("store"), options: options) } catch let e as TokenStoreError {
-        Output.line("OPEN\terror\t\(e.code.rawValue)\t\(e.detail.replacingTabs())")
+    do { store = try TokenStore(path: args.string("store"), options: options) } catch {
+        Output.line("OPEN\terror\t\(error.code.rawValue)\t\(error.detail.replacingTabs())")
         return
-    } catch { Output.fail(2, "open threw \(error)") }
+    }
     Output.line("OPEN\tok")
     do { Output.line("VERIFY\t\(try store.verify().count)") } catch { Output.line("VERIFY\terror\t\(error)") }
     var records = 0

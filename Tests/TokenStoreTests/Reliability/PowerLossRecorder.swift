@@ -126,6 +126,17 @@ final class PowerLossRecorder {
     /// - Returns: how many dirty sectors there were, and how many of them came out torn (old).
     @discardableResult
     func crashImage(into destination: String, tearing: Tearing, using rng: inout SeededGenerator) throws -> (dirty: Int, dropped: Int) {
+        // The syncer may complete an msync meanwhile: build the image at one instant.
+        var result: Result<(Int, Int), any Error> = .success((0, 0))
+        var generator = rng
+        SyscallInterposer.shared.withLock {
+            result = Result { try buildImage(into: destination, tearing: tearing, using: &generator) }
+        }
+        rng = generator
+        return try result.get()
+    }
+
+    private func buildImage(into destination: String, tearing: Tearing, using rng: inout SeededGenerator) throws -> (dirty: Int, dropped: Int) {
         mkdir(destination, 0o700)
         var dirty = 0, dropped = 0
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) {

@@ -184,7 +184,7 @@ final class SyscallInterposer: @unchecked Sendable {
         }
     }
 
-    fileprivate func withLock<R>(_ body: () -> R) -> R { locked(body) }
+    func withLock<R>(_ body: () -> R) -> R { locked(body) }
 }
 
 /// What one test sees of the store's I/O under `directory`, and the faults it injects.
@@ -239,8 +239,13 @@ final class IOScope: @unchecked Sendable {
 
     var injectedTotal: Int { SyscallInterposer.shared.withLock { injected.values.reduce(0, +) } }
 
+    /// Called before every call on a file of the scope (outside the interposer's lock; the
+    /// call's thread waits for it): a test takes crash images from here.
+    var before: ((Call, String) -> Void)?
+
     fileprivate func fault(_ call: Call, _ file: String) -> Int32? {
-        SyscallInterposer.shared.withLock {
+        before?(call, file)
+        return SyscallInterposer.shared.withLock {
             for i in faults.indices where faults[i].call == call && faults[i].count > 0 && faults[i].file(file) {
                 if faults[i].skip > 0 {
                     faults[i].skip -= 1
