@@ -1,0 +1,157 @@
+#!/bin/sh
+# Fuzzing (issue 7). Builds the three libFuzzer harnesses of Tests/Fuzz with the toolchain's
+# `swiftc -sanitize=fuzzer,address`, replays every saved regression input, then fuzzes each
+# harness for SECONDS (default 60). New crashers land in Tests/Fuzz/crashers/<harness>/; the
+# exit status is non-zero when a regression or a fuzz run crashed.
+#
+#   Tests/scripts/fuzz.sh                    # CI: regressions, then 60 s per harness
+#   Tests/scripts/fuzz.sh 3600               # a long run: an hour per harness
+#   FUZZ_HARNESSES=load Tests/scripts/fuzz.sh 600
+#   Tests/scripts/fuzz.sh --replay           # regressions only
+#   Tests/scripts/fuzz.sh --build            # build only
+#   Tests/scripts/fuzz.sh --run cabi FILE    # one input, fresh store, verbose trace
+#
+# Harnesses: cabi (C ABI call sequences), storefiles (opening stores whose files are fuzzer
+# bytes), load (NDJSON lines for `tokenstore load`). See Tests/Fuzz/README.md.
+#
+# Environment: FUZZ_HARNESSES (default "cabi storefiles load"), FUZZ_BUILD_DIR (default
+# .build/fuzz), FUZZ_ARGS (extra libFuzzer flags, e.g. "-jobs=2 -workers=2").
+set -eu
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+build=${FUZZ_BUILD_DIR:-$root/.build/fuzz}
+harnesses=${FUZZ_HARNESSES:-cabi storefiles load}
+mode=fuzz
+seconds=60
+case "${1:-}" in
+--replay) mode=replay ;;
+--build) mode=build ;;
+--run) mode=run ;;
+'') ;;
+*) seconds=$1 ;;
+esac
+
+# Swift's own crash reporter would wait on libFuzzer's pipes; libFuzzer reports instead.
+export SWIFT_BACKTRACE=enable=no
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:allocator_may_return_null=0}
+
+flags="-swift-version 6 -O -assert-config Debug -g -parse-as-library -sanitize=fuzzer,address -wmo -use-ld=lld"
+mkdir -p "$build/modules"
+
+# Compiles module $1 from the sources listed after it, with extra flags in $extra, unless
+# its object is newer than every source.
+module() {
+    name=$1
+    shift
+    object=$build/modules/$name.o
+    stale=yes
+    if [ -f "$object" ]; then
+        stale=no
+        for source in "$@"; do
+            if [ "$source" -nt "$object" ]; then stale=yes; break; fi
+        done
+    fi
+    [ "$stale" = no ] && return 0
+    echo "fuzz.sh: compiling $name" >&2
+    # shellcheck disable=SC2086
+    swiftc $flags $extra -module-name "$name" -I "$build/modules" \
+        -emit-module -emit-module-path "$build/modules/$name.swiftmodule" -c "$@" -o "$object"
+}
+
+# Links harness $1 from Tests/Fuzz/Harnesses/<Dir>/ and Support/ with the objects after it.
+harness() {
+    name=$1
+    dir=$2
+    shift 2
+    binary=$build/fuzz-$name
+    sources=$(find "Tests/Fuzz/Harnesses/$dir" Tests/Fuzz/Harnesses/Support -name '*.swift' | sort)
+    stale=no
+    [ -f "$binary" ] || stale=yes
+    for f in $sources "$@"; do
+        if [ "$f" -nt "$binary" ]; then stale=yes; break; fi
+    done
+    [ "$stale" = no ] && return 0
+    echo "fuzz.sh: linking fuzz-$name" >&2
+    objects=
+    for m in "$@"; do objects="$objects $build/modules/$m.o"; done
+    # shellcheck disable=SC2086
+    swiftc $flags -module-name "Fuzz_$name" -I "$build/modules" $sources $objects -o "$binary"
+}
+
+build_all() {
+    extra="-enable-testing"
+    module TokenStore $(find Sources/TokenStore -name '*.swift' | sort)
+    extra=""
+    module CTokenStore $(find Sources/CTokenStore -name '*.swift' | sort)
+    extra="-enable-testing -enable-private-imports"
+    module TokenStoreCLI $(find Sources/TokenStoreCLI -name '*.swift' | sort)
+    for h in $harnesses; do
+        case $h in
+        cabi) harness cabi CABI TokenStore CTokenStore ;;
+        storefiles) harness storefiles StoreFiles TokenStore ;;
+        load) harness load Load TokenStore TokenStoreCLI ;;
+        *) echo "fuzz.sh: unknown harness $h" >&2; exit 2 ;;
+        esac
+    done
+}
+
+# libFuzzer flags per harness: input size and dictionary.
+options_for() {
+    case $1 in
+    cabi) echo "-max_len=4096" ;;
+    storefiles) echo "-max_len=8192" ;;
+    load) echo "-max_len=16384 -dict=$root/Tests/Fuzz/dictionaries/load.dict" ;;
+    esac
+}
+
+build_all
+[ "$mode" = build ] && exit 0
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/tokenstore-fuzz.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+export TOKENSTORE_FUZZ_TMP="$scratch"
+
+if [ "$mode" = run ]; then
+    TOKENSTORE_FUZZ_FRESH=1 TOKENSTORE_FUZZ_VERBOSE=1 "$build/fuzz-$2" -runs=1 "$3"
+    exit $?
+fi
+
+status=0
+# Regressions first: every saved crasher input, each on a fresh store.
+for h in $harnesses; do
+    dir=Tests/Fuzz/regressions/$h
+    inputs=$(find "$dir" -type f ! -name '*.md' ! -name '.*' 2>/dev/null | sort)
+    [ -n "$inputs" ] || continue
+    n=$(echo "$inputs" | wc -l)
+    # shellcheck disable=SC2086
+    if TOKENSTORE_FUZZ_FRESH=1 "$build/fuzz-$h" $(options_for "$h") $inputs >"$scratch/replay-$h.log" 2>&1; then
+        echo "fuzz.sh: $h: $n regression inputs pass"
+    else
+        echo "fuzz.sh: $h: a regression input fails:" >&2
+        grep -E 'Running:|INVARIANT|ERROR|Fatal|SUMMARY|#[0-9]+ 0x' "$scratch/replay-$h.log" | head -30 >&2
+        status=1
+    fi
+done
+[ "$mode" = replay ] && exit $status
+
+for h in $harnesses; do
+    corpus=$build/corpus/$h
+    crashers=Tests/Fuzz/crashers/$h
+    mkdir -p "$corpus" "$crashers"
+    log=$build/fuzz-$h.log
+    echo "fuzz.sh: fuzzing $h for $seconds s (log $log)"
+    # shellcheck disable=SC2086
+    if "$build/fuzz-$h" $(options_for "$h") -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$crashers/" ${FUZZ_ARGS:-} "$corpus" "Tests/Fuzz/seeds/$h" \
+        >"$log" 2>&1; then
+        :
+    else
+        echo "fuzz.sh: $h crashed; input saved under $crashers/:" >&2
+        grep -E 'INVARIANT|ERROR|Fatal|SUMMARY|#[0-9]+ 0x|Test unit written' "$log" | head -30 >&2
+        status=1
+    fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+    echo "fuzz.sh: $h: ${execs:-?} executions, coverage ${cov:-?}, corpus $(ls "$corpus" | wc -l) inputs"
+done
+exit $status
