@@ -264,6 +264,7 @@ struct DamageCase: CustomStringConvertible {
     static func examine(_ store: TokenStore, expected: StoreSnapshot) -> Outcome {
         do {
             let problems = try store.verify()
+            for p in problems.prefix(20) { expectNoPersonalData(TokenStoreError(.corrupt, p)) }
             if !problems.isEmpty { return .detected("verify: \(problems[0])") }
             let found = try StoreSnapshot(store)
             // Lookups by key and by user, not only enumeration.
@@ -283,6 +284,7 @@ struct DamageCase: CustomStringConvertible {
             if found == expected && lookupsAgree { return .recovered }
             return .silent(found == expected ? "enumeration agrees, lookups do not" : found.difference(from: expected))
         } catch let e as TokenStoreError where e.code == .corrupt {
+            expectNoPersonalData(e)
             return .detected("read: \(e)")
         } catch {
             return .silent("a read failed with \(error)")
