@@ -202,12 +202,20 @@ extension Report {
     }
 
     private var boundaryLines: [String] {
+        func change(_ c: Double, _ swift: Double) -> String {
+            let percent = (c / swift - 1) * 100
+            return (percent >= 0 ? "+" : "") + Format.fixed(percent) + "%"
+        }
         let pairs = [(PhaseName.getC, PhaseName.get), (PhaseName.userTokensC, PhaseName.userTokens)]
         let lines = pairs.compactMap { c, swift -> String? in
             guard let c = engine.phase(c), let swift = engine.phase(swift) else { return nil }
-            let extra = (c.nsPerOp / swift.nsPerOp - 1) * 100
-            return "  \(Format.pad(c.name, 30, left: true)) \(Format.fixed(c.nsPerOp)) ns/op vs "
-                + "\(Format.fixed(swift.nsPerOp)) through Swift: \((extra >= 0 ? "+" : "") + Format.fixed(extra) + "%")"
+            var line = "  \(Format.pad(c.name, 30, left: true)) \(Format.fixed(c.nsPerOp)) vs \(Format.fixed(swift.nsPerOp)) "
+                + "ns/op: \(change(c.nsPerOp, swift.nsPerOp))"
+            if let cLatency = c.latency, let swiftLatency = swift.latency {
+                line += "; p50 \(Format.nanoseconds(cLatency.p50Ns)) vs \(Format.nanoseconds(swiftLatency.p50Ns)): "
+                    + change(cLatency.p50Ns, swiftLatency.p50Ns)
+            }
+            return line
         }
         return lines.isEmpty ? [] : ["", "C ABI cost over the Swift call it wraps (target ≤ +20%)"] + lines
     }
