@@ -26,6 +26,8 @@ final class PowerLossRecorder {
     struct Image {
         var disk: [UInt8]
         var clean: [UInt8]
+        /// Pages a `pwrite` dirtied, whatever their content: dirty even if unchanged.
+        var written = Set<Int>()
     }
 
     let directory: String
@@ -53,6 +55,11 @@ final class PowerLossRecorder {
         syncs += 1
     }
 
+    func wrote(_ file: String, offset: Int, count: Int) {
+        guard count > 0 else { return }
+        images[file]?.written.formUnion((offset / 4096)...((offset + count - 1) / 4096))
+    }
+
     func msynced(_ m: IOScope.Mapping, offset: Int, length: Int) {
         guard m.shared, var image = images[m.file] else { return }
         let start = offset & ~4095
@@ -63,8 +70,10 @@ final class PowerLossRecorder {
         var page = start
         while page < end {
             let to = min(page + 4096, end)
-            let dirty = image.clean.withUnsafeBufferPointer { memcmp($0.baseAddress! + page, current.baseAddress! + page, to - page) != 0 }
+            let dirty = image.written.contains(page / 4096)
+                || image.clean.withUnsafeBufferPointer { memcmp($0.baseAddress! + page, current.baseAddress! + page, to - page) != 0 }
             if dirty {
+                image.written.remove(page / 4096)
                 image.disk.replaceSubrange(page..<to, with: current[page..<to])
                 image.clean.replaceSubrange(page..<to, with: current[page..<to])
             }
@@ -81,6 +90,7 @@ final class PowerLossRecorder {
         grow(&image, to: end)
         let current = UnsafeRawBufferPointer(start: m.base, count: m.length)
         image.clean.replaceSubrange(start..<end, with: current[start..<end])
+        for page in stride(from: start, to: end, by: 4096) { image.written.remove(page / 4096) }
         images[m.file] = image
     }
 
@@ -159,7 +169,9 @@ final class PowerLossRecorder {
                                 if memcmp(cur.baseAddress! + sector, old.baseAddress! + sector, n) != 0 {
                                     dirty += 1
                                     let keepNew: Bool
-                                    if memcmp(cur.baseAddress! + sector, clean.baseAddress! + sector, n) == 0 {
+                                    if memcmp(cur.baseAddress! + sector, clean.baseAddress! + sector, n) == 0
+                                        && !image.written.contains(sector / 4096)
+                                    {
                                         keepNew = false  // marked clean after a failed writeback: lost
                                     } else {
                                         switch tearing {

@@ -77,6 +77,9 @@ final class SyscallInterposer: @unchecked Sendable {
                     }
                     return Int(self.fail(e))
                 }
+                let n = base.pwrite(fd, buffer, count, offset)
+                if n > 0 { self.locked { scope.recorder?.wrote(file, offset: Int(offset), count: n) } }
+                return n
             }
             return base.pwrite(fd, buffer, count, offset)
         }
