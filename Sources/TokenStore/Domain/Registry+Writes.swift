@@ -8,6 +8,21 @@ extension Registry {
         guard let op = Operation.decode(payload) else {
             throw TokenStoreError(.corrupt, "write-ahead log: undecodable operation")
         }
+        // The log is input like any other: what the API would refuse is not applied.
+        switch op.code {
+        case .register:
+            try Validate.key(op.s0, op.s1)
+            try Validate.token(op.s2)
+            if op.c != 0 { try Validate.user(op.s3) }
+        case .changeUser:
+            try Validate.key(op.s0, op.s1)
+            if op.c != 0 { try Validate.user(op.s2) }
+        case .setAuthorization, .uninstall, .expire: try Validate.key(op.s0, op.s1)
+        case .setSubscription: try Validate.user(op.s0)
+        case .bounce:
+            try Validate.token(op.s0)
+            try Validate.text(op.s1, "error code", max: Limits.maxErrorCodeBytes)
+        }
         do {
             switch op.code {
             case .register: _ = try register(op, logging: false)

@@ -11,8 +11,10 @@
 /// and the files are untouched. A crash after it leaves a valid journal: recovery writes it
 /// again (idempotent), so a page torn in step 3 is always repaired.
 ///
-/// Journal: pages of `u32 file id | u32 0 | u64 page number | 4096 bytes`, then a trailer
-/// `magic | LSN | page count | checksum over all entries`.
+/// Journal: pages of `u32 file id | u32 the file's size in pages | u64 page number | 4096
+/// bytes`, then a trailer `magic | LSN | page count | checksum over all entries`. The size lets
+/// recovery refuse a page no file of the store could hold, and restore a growth that a power
+/// loss undid.
 enum Checkpoint {
     static let journalName = "checkpoint.journal"
     static let trailerMagic: UInt64 = 0x4C4E_524A_4B50_4354  // "TCPKJRNL"
@@ -42,11 +44,11 @@ enum Checkpoint {
             file.close()
         }
 
-        func add(fileID: UInt32, page: Int, from source: UnsafeRawPointer) throws(SystemError) {
+        func add(fileID: UInt32, filePages: Int, page: Int, from source: UnsafeRawPointer) throws(SystemError) {
             if used + Checkpoint.entrySize > buffer.count { try flush() }
             let entry = buffer.baseAddress! + used
             entry.storeBytes(of: fileID, as: UInt32.self)
-            (entry + 4).storeBytes(of: UInt32(0), as: UInt32.self)
+            (entry + 4).storeBytes(of: UInt32(truncatingIfNeeded: filePages), as: UInt32.self)
             (entry + 8).storeBytes(of: UInt64(page), as: UInt64.self)
             (entry + 16).copyMemory(from: source, byteCount: MappedFile.pageSize)
             checksum = mix64(checksum ^ hash64(UnsafeRawBufferPointer(start: entry, count: Checkpoint.entrySize)))
@@ -70,11 +72,13 @@ enum Checkpoint {
         }
     }
 
-    /// Reads a journal; returns its LSN and calls `page` for every entry, or returns `nil`
-    /// when it is incomplete (its trailer is missing or wrong), in which case nothing is
-    /// applied.
+    /// Reads a journal; returns its LSN and calls `page` (file id, the file's size in pages,
+    /// page number, bytes) for every entry, or returns `nil` when it is incomplete (its
+    /// trailer is missing or wrong), in which case nothing is applied.
+    /// - Throws: `corrupt` when a complete journal names a file or page the store cannot have.
     static func readJournal(
-        _ file: FileDescriptor, apply: Bool, page: (UInt32, Int, UnsafeRawBufferPointer) throws -> Void
+        _ file: FileDescriptor, apply: Bool, files: Int,
+        page: (UInt32, Int, Int, UnsafeRawBufferPointer) throws -> Void
     ) throws -> UInt64? {
         let size = try file.size()
         guard size >= 32, (size - 32) % entrySize == 0 else { return nil }
@@ -87,6 +91,7 @@ enum Checkpoint {
         // First pass verifies; the second applies, so a bad journal changes nothing.
         for pass in apply ? [false, true] : [false] {
             var sum: UInt64 = 0
+            var pageProblem = false
             var done = 0
             while done < count {
                 let n = min(64, count - done)
@@ -94,17 +99,24 @@ enum Checkpoint {
                 else { return nil }
                 for i in 0..<n {
                     let entry = UnsafeRawBufferPointer(rebasing: buffer[(i * entrySize)..<((i + 1) * entrySize)])
+                    let fileID = entry.loadUnaligned(as: UInt32.self)
+                    let filePages = Int(entry.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                    let pageNumber = entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
                     if pass {
-                        try page(
-                            entry.loadUnaligned(as: UInt32.self), Int(entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                            UnsafeRawBufferPointer(rebasing: entry[16...]))
+                        try page(fileID, filePages, Int(pageNumber), UnsafeRawBufferPointer(rebasing: entry[16...]))
                     } else {
                         sum = mix64(sum ^ hash64(entry))
+                        if Int(fileID) >= files || pageNumber >= UInt64(filePages) {
+                            pageProblem = true
+                        }
                     }
                 }
                 done += n
             }
             if !pass && sum != trailer.3 { return nil }
+            if !pass && pageProblem {
+                throw TokenStoreError(.corrupt, "\(journalName): names a file or page the store cannot have")
+            }
         }
         return trailer.1
     }

@@ -162,7 +162,9 @@ final class ShardedStore: @unchecked Sendable {
                     shard.changes.seal()
                     for file in shard.files {
                         try file.drainDirtyPages { (page) throws in
-                            try journal.add(fileID: file.fileID, page: page, from: file.base + page * MappedFile.pageSize)
+                            try journal.add(
+                                fileID: file.fileID, filePages: file.size / MappedFile.pageSize, page: page,
+                                from: file.base + page * MappedFile.pageSize)
                         }
                     }
                 }
@@ -173,7 +175,8 @@ final class ShardedStore: @unchecked Sendable {
             // Write the pages into the shard files from the journal's copy: the mappings
             // may have moved on since.
             var touched = Set<UInt32>()
-            _ = try Checkpoint.readJournal(journal.file, apply: true) { fileID, page, bytes in
+            _ = try Checkpoint.readJournal(journal.file, apply: true, files: shards.count * Shard.filesPerShard) {
+                fileID, _, page, bytes in
                 let file = shards[Int(fileID) / Shard.filesPerShard].files[Int(fileID) % Shard.filesPerShard]
                 try file.file.write(bytes, at: page * MappedFile.pageSize)
                 touched.insert(fileID)
@@ -214,15 +217,19 @@ final class ShardedStore: @unchecked Sendable {
             defer { journal.close() }
             var files: [UInt32: FileDescriptor] = [:]
             defer { files.values.forEach { $0.close() } }
-            let lsn = try Checkpoint.readJournal(journal, apply: true) { fileID, page, bytes in
-                guard Int(fileID) / Shard.filesPerShard < manifest.shards else {
-                    throw TokenStoreError(.corrupt, "\(Checkpoint.journalName): names a shard that does not exist")
-                }
-                if files[fileID] == nil {
+            let lsn = try Checkpoint.readJournal(journal, apply: true, files: manifest.shards * Shard.filesPerShard) {
+                fileID, filePages, page, bytes in
+                let file: FileDescriptor
+                if let open = files[fileID] {
+                    file = open
+                } else {
                     let name = Shard.fileName(id: fileID)
-                    files[fileID] = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
+                    file = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
+                    files[fileID] = file
+                    // A power loss may have undone a growth the checkpoint relied on.
+                    if try file.size() < filePages * MappedFile.pageSize { try file.truncate(to: filePages * MappedFile.pageSize) }
                 }
-                try files[fileID]!.write(bytes, at: page * MappedFile.pageSize)
+                try file.write(bytes, at: page * MappedFile.pageSize)
             }
             if let lsn, lsn > manifest.checkpointLSN {
                 for file in files.values { try file.sync() }

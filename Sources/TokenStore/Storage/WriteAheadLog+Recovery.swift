@@ -28,6 +28,9 @@ extension WriteAheadLog {
             }
             throw TokenStoreError(.corrupt, "\(fileName(checkpointLSN)): write-ahead log segment missing")
         }
+        guard checkpointLSN - first <= UInt64(segmentSize - headerSize) else {
+            throw TokenStoreError(.corrupt, "MANIFEST: its checkpoint lies beyond the write-ahead log")
+        }
         guard var segment = try mapSegment(directory: directory, startLSN: first) else {
             throw TokenStoreError(.corrupt, "\(fileName(first)): bad segment header")
         }
@@ -48,7 +51,12 @@ extension WriteAheadLog {
             guard checksum(payload, lsn: lsn, salt: segment.salt, type: type) == sum else { break }
             switch type {
             case .operation:
-                try replay(payload)
+                do {
+                    try replay(payload)
+                } catch let error where [.invalidArgument, .tooLarge, .corrupt].contains(error.code) {
+                    throw TokenStoreError(
+                        .corrupt, "\(fileName(segment.startLSN)): logged operation at \(position) cannot be applied (\(error.code))")
+                }
                 position += UInt64(recordHeaderSize + padded)
             case .endOfSegment:
                 let nextStart = position + UInt64(recordHeaderSize)

@@ -47,6 +47,20 @@ final class WriteAheadLog: @unchecked Sendable {
 
         var endLSN: UInt64 { startLSN + UInt64(WriteAheadLog.segmentSize - WriteAheadLog.headerSize) }
 
+        /// Marks every page of the range dirty again. After a failed writeback Linux marks the
+        /// pages clean ("fsyncgate"), so a plain retry would succeed without writing them.
+        func redirty(from: UInt64, to: UInt64) {
+            let lo = max(from, startLSN), hi = min(to, endLSN)
+            guard hi > lo else { return }
+            var page = (WriteAheadLog.headerSize + Int(lo - startLSN)) & ~(MappedFile.pageSize - 1)
+            let last = WriteAheadLog.headerSize + Int(hi - startLSN)
+            while page < last {
+                // An opaque call, so the store of the same byte is not optimised away.
+                memmove(base + page, base + page, 1)
+                page += MappedFile.pageSize
+            }
+        }
+
         func sync(from: UInt64, to: UInt64) throws(SystemError) {
             let lo = max(from, startLSN), hi = min(to, endLSN)
             guard hi > lo else { return }
@@ -69,6 +83,8 @@ final class WriteAheadLog: @unchecked Sendable {
     private let syncLock = ConditionLock()
     private var durableLSN: UInt64
     private var syncing = false
+    /// Set when a sync failed: the next one re-dirties the unsynced range first.
+    private var lastSyncFailed = false
 
     static func fileName(_ lsn: UInt64) -> String {
         let hex = String(lsn, radix: 16)
@@ -156,16 +172,21 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         syncing = true
         let from = durableLSN
+        let redirty = lastSyncFailed
         syncLock.unlock()
 
         let (target, segments) = lock.withLock { (endLSN, retired + [segment]) }
         var failure: SystemError?
         do throws(SystemError) {
-            for s in segments { try s.sync(from: from, to: target) }
+            for s in segments {
+                if redirty { s.redirty(from: from, to: target) }
+                try s.sync(from: from, to: target)
+            }
         } catch { failure = error }
 
         syncLock.lock()
         syncing = false
+        lastSyncFailed = failure != nil
         if failure == nil { durableLSN = max(durableLSN, target) }
         syncLock.broadcast()
         syncLock.unlock()

@@ -123,7 +123,7 @@ import Glibc
     // MARK: Cases
 
     @Test(
-        .disabled("bug: journal page numbers are unchecked: Int(UInt64) and page * 4096 trap, a large one makes a 1 TiB sparse shard file (ShardedStore.applyJournal)"),
+
         arguments: [UInt64(1) << 60, UInt64(1) << 63 | 5, UInt64(1) << 28])
     func aJournalNamingAnAbsurdPageIsRefused(_ page: UInt64) throws {
         var files = try HostileFileTests.reference.files
@@ -140,7 +140,7 @@ import Glibc
     }
 
     @Test(
-        .disabled("bug: the manifest's checkpoint LSN is not checked against the log: replay silently skips every record, or the offset arithmetic traps (WriteAheadLog.open)"),
+
         arguments: [UInt64(1) << 62, UInt64.max - 4096, UInt64(1) << 40])
     func aManifestWhoseCheckpointIsBeyondTheLogIsRefused(_ lsn: UInt64) throws {
         var files = try HostileFileTests.reference.files
@@ -151,7 +151,7 @@ import Glibc
     }
 
     /// A logged register whose platform byte no API call can produce.
-    @Test(.disabled("bug: a replay error other than notFound surfaces as invalidArgument, naming no file (Registry.replay)"))
+    @Test
     func aLogRecordWithAnImpossibleOperationIsRefused() throws {
         let files = try HostileFileTests.reference.files
         let crafted: [String: Data] = try ["dev-x", "app", "tok-x", "user-x"].map { Array($0.utf8) }.withStringBuffers { s in
@@ -164,7 +164,7 @@ import Glibc
     }
 
     /// A logged register with an empty device id and a token over the documented limit.
-    @Test(.disabled("bug: replay applies logged arguments the API would refuse (Registry.replay does not validate)"))
+    @Test
     func aLogRecordWithArgumentsTheAPIRefusesIsRefused() throws {
         let files = try HostileFileTests.reference.files
         let crafted: [String: Data] = try ["", "app", String(repeating: "t", count: 9_000), "user-x"].map { Array($0.utf8) }
