@@ -79,8 +79,10 @@ harness() {
     done
     [ "$stale" = no ] && return 0
     echo "fuzz.sh: linking fuzz-$name" >&2
+    sources=$(for f in $sources; do printf '%s ' "$root/$f"; done)
+    # In the build directory: the driver leaves module files for the debugger where it runs.
     # shellcheck disable=SC2086
-    swiftc $flags -module-name "Fuzz_$name" -I "$build/modules" $sources $objects -o "$binary"
+    (cd "$build" && swiftc $flags -module-name "Fuzz_$name" -I "$build/modules" $sources $objects -o "$binary")
 }
 
 build_all() {

@@ -7,6 +7,8 @@
 // bound; errors are fine, but:
 // - an error that names no file is reported when it is `corrupt` or `io` (the issue asks for
 //   "a clean corrupt error that names the file");
+// - a damaged file is reported as `corrupt`, `io` or `versionMismatch` (a missing manifest as
+//   `notFound`), never as a bad argument: the caller's arguments were fine;
 // - no error text may carry a token, device or user id of the store.
 
 #if canImport(Glibc)
@@ -148,8 +150,11 @@ enum StoreSession {
     /// The ids and tokens the templates use: none may appear in an error's text.
     static let secrets = ["tok-", "dev-", "user-", "fresh-token", "new-dev"]
 
-    /// Checks what an error says: a corrupt or I/O error names a file, and no error carries
-    /// a token or an id.
+    /// What a damaged store may answer; anything else misreports the damage.
+    static let damageCodes: [TokenStoreError.Code] = [.corrupt, .io, .versionMismatch, .notFound, .noSpace]
+
+    /// Checks what an error says: its code reports damage, a corrupt or I/O error names a
+    /// file, and no error carries a token or an id.
     static func checkError(_ error: any Error, _ operation: String) {
         let text = "\(error)"
         for secret in secrets {
@@ -159,6 +164,7 @@ enum StoreSession {
             fuzzFailure("\(operation): threw a non-TokenStoreError \(type(of: error))")
         }
         FuzzEnvironment.trace("\(operation): \(storeError)")
+        fuzzCheck(damageCodes.contains(storeError.code), "\(operation): damage reported as \(storeError.code): \(storeError.detail)")
         if storeError.code == .corrupt || storeError.code == .io {
             let names = ["MANIFEST", "shard-", "wal-", "checkpoint.journal", "LOCK", "store directory"]
             fuzzCheck(names.contains { storeError.detail.contains($0) }, "\(operation): \(storeError.code) error names no file: \(storeError.detail)")
