@@ -59,14 +59,20 @@ extension WriteAheadLog {
                 }
                 position += UInt64(recordHeaderSize + padded)
             case .endOfSegment:
+                // The marker is written only once the next segment's header is on disk, so a
+                // missing or unreadable next segment is damage, not a crash artifact.
                 let nextStart = position + UInt64(recordHeaderSize)
-                guard starts.contains(nextStart), let next = try? mapSegment(directory: directory, startLSN: nextStart) ?? nil
-                else {
-                    break scan  // the marker is erased below, so appends stay in this segment
+                guard starts.contains(nextStart), let next = try mapSegment(directory: directory, startLSN: nextStart) else {
+                    throw TokenStoreError(.corrupt, "\(fileName(nextStart)): missing or damaged, though the log continues in it")
                 }
                 segment = next
                 position = nextStart
             }
+        }
+        // The scan stopped at damage. Before the segment's synced mark that is corruption of
+        // acknowledged, forced records, not a torn tail: refuse rather than erase them.
+        if position < segment.syncedMark {
+            throw TokenStoreError(.corrupt, "\(fileName(segment.startLSN)): damaged before its last synced record")
         }
         do throws(SystemError) {
             try erase(segment, from: position)
@@ -77,35 +83,42 @@ extension WriteAheadLog {
         return WriteAheadLog(directory: directory, segment: segment, endLSN: position)
     }
 
-    /// Maps an existing segment and checks its header.
+    /// Maps an existing segment and checks its header; `nil` when the header is not one.
     private static func mapSegment(directory: String, startLSN: UInt64) throws(TokenStoreError) -> Segment? {
         let name = fileName(startLSN)
         let file: FileDescriptor
+        let size: Int
         do throws(SystemError) {
             file = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
         } catch { throw error.storeError }
         do throws(SystemError) {
-                try StoreDirectory.checkOwnership(file)
-                // A truncated segment is extended with zeros: its tail reads as the log's end.
-                if try file.size() < segmentSize { try file.allocate(to: segmentSize) }
-                guard let base = SystemCalls.current.mmap(segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
-                    throw SystemError(errno: errno, operation: "mmap", file: name)
-                }
-                let header = UnsafeRawPointer(base)
-                let salt = header.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
-                let valid =
-                    header.loadUnaligned(as: UInt64.self) == magic
-                    && header.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == TokenStore.formatVersion
-                    && header.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == startLSN
-                    && header.loadUnaligned(fromByteOffset: 32, as: UInt64.self)
-                        == hash64(UnsafeRawBufferPointer(start: header, count: 32))
-                let segment = Segment(file: file, base: base, startLSN: startLSN, salt: salt)
-                guard valid else { return nil }
-                return segment
+            try StoreDirectory.checkOwnership(file)
+            size = try file.size()
         } catch {
             file.close()
             throw error.storeError
         }
+        // Segments are created at full size before anything is written to them, so a short
+        // one lost acknowledged records: refuse it rather than read its end as the log's.
+        guard size >= segmentSize else {
+            file.close()
+            throw TokenStoreError(.corrupt, "\(name): truncated")
+        }
+        guard let base = SystemCalls.current.mmap(segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
+            let e = SystemError(errno: errno, operation: "mmap", file: name)
+            file.close()
+            throw e.storeError
+        }
+        let header = UnsafeRawPointer(base)
+        let salt = header.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        let valid =
+            header.loadUnaligned(as: UInt64.self) == magic
+            && header.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == TokenStore.formatVersion
+            && header.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == startLSN
+            && header.loadUnaligned(fromByteOffset: 32, as: UInt64.self)
+                == hash64(UnsafeRawBufferPointer(start: header, count: 32))
+        let segment = Segment(file: file, base: base, startLSN: startLSN, salt: salt)
+        return valid ? segment : nil
     }
 
     /// Zeroes every page of the segment past `position` that holds anything, and forces it.

@@ -61,6 +61,17 @@ final class WriteAheadLog: @unchecked Sendable {
             }
         }
 
+        /// The highest LSN known forced to disk, kept in the header page at offset 40 (outside
+        /// the header's checksum). It reaches the disk with the page's next writeback, so it
+        /// lags the truth but never leads it: recovery treats damage before it as corruption,
+        /// not as a torn tail.
+        var syncedMark: UInt64 { UnsafeRawPointer(base).loadUnaligned(fromByteOffset: 40, as: UInt64.self) }
+
+        func markSynced(_ lsn: UInt64) {
+            let mark = min(lsn, endLSN)
+            if mark > syncedMark { (base + 40).storeBytes(of: mark, as: UInt64.self) }
+        }
+
         func sync(from: UInt64, to: UInt64) throws(SystemError) {
             let lo = max(from, startLSN), hi = min(to, endLSN)
             guard hi > lo else { return }
@@ -181,6 +192,7 @@ final class WriteAheadLog: @unchecked Sendable {
             for s in segments {
                 if redirty { s.redirty(from: from, to: target) }
                 try s.sync(from: from, to: target)
+                s.markSynced(target)
             }
         } catch { failure = error }
 
