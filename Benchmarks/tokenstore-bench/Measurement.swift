@@ -8,6 +8,13 @@ func monotonicNanoseconds() -> UInt64 {
     return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
 }
 
+/// CPU time this thread has used, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
+func threadCPUNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+}
+
 /// Percentiles of sampled single-operation latencies, in nanoseconds.
 ///
 /// Samples include the cost of reading the clock twice (see `Machine.timerOverheadNs`).
@@ -46,6 +53,9 @@ struct PhaseResult: Codable, Sendable {
     var opsPerSecond: Double
     /// Cost per operation per thread: `seconds × threads / ops`.
     var nsPerOp: Double
+    /// CPU time the worker threads spent per operation: unlike `nsPerOp`, not inflated by
+    /// other processes taking the cores (but blind to time spent waiting on locks).
+    var cpuNsPerOp: Double
     /// Sampled latency percentiles.
     var latency: Latency?
     /// The process's peak resident memory during the phase.
@@ -54,14 +64,15 @@ struct PhaseResult: Codable, Sendable {
     var outcomes: [String: Int]
 
     /// A result from raw measurements.
-    init(name: String, ops: Int, threads: Int, nanoseconds: UInt64, samples: [UInt64], peakRSSBytes: Int,
-         tally: Tally) {
+    init(name: String, ops: Int, threads: Int, nanoseconds: UInt64, cpuNanoseconds: UInt64, samples: [UInt64],
+         peakRSSBytes: Int, tally: Tally) {
         self.name = name
         self.ops = ops
         self.threads = threads
         seconds = Double(nanoseconds) / 1e9
         opsPerSecond = nanoseconds == 0 ? 0 : Double(ops) / seconds
         nsPerOp = ops == 0 ? 0 : Double(nanoseconds) * Double(threads) / Double(ops)
+        cpuNsPerOp = ops == 0 ? 0 : Double(cpuNanoseconds) / Double(ops)
         latency = Latency(samples)
         self.peakRSSBytes = peakRSSBytes
         outcomes = tally.nonZero

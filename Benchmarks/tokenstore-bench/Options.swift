@@ -98,7 +98,7 @@ extension BenchOptions {
           --mixed-threads L    comma-separated thread counts for the mixed workload (default 1,2,4)
           --seed N             seed of the generated data (default 42)
           --writer-ms N        how long the writer writes before SIGKILL (default 1000)
-          --no-baseline        skip the baseline (it needs about 3x the engine's memory)
+          --no-baseline        skip the baseline (saves time and memory at 10M records)
         store:
           --durability MODE    none | interval | always (default interval)
           --interval-ms N      sync interval for interval durability (default 1000)

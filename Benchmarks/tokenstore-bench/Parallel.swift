@@ -49,6 +49,7 @@ struct PhaseRunner: Sendable {
                     let lower = min(round * roundSize, myOps), upper = min(lower + roundSize, myOps)
                     let batch = workload.prepare(thread: thread, threads: threads, range: lower..<upper)
                     barrier.wait()
+                    let cpuStart = threadCPUNanoseconds()
                     let start = monotonicNanoseconds()
                     for index in 0..<(upper - lower) {
                         if index & sampleMask == 0 {
@@ -61,6 +62,7 @@ struct PhaseRunner: Sendable {
                         if index & 1023 == 1023 { completedOps.add(1024, ordering: .relaxed) }
                     }
                     result.spans.append((start, monotonicNanoseconds()))
+                    result.cpuNanoseconds += threadCPUNanoseconds() - cpuStart
                     completedOps.add((upper - lower) & 1023, ordering: .relaxed)
                     barrier.wait()
                 }
@@ -81,7 +83,7 @@ struct PhaseRunner: Sendable {
 
         var tally = Tally()
         var samples: [UInt64] = []
-        var wall: UInt64 = 0
+        var wall: UInt64 = 0, cpu: UInt64 = 0
         for round in 0..<rounds {
             let start = (0..<threads).map { results[$0].spans[round].start }.min()!
             let end = (0..<threads).map { results[$0].spans[round].end }.max()!
@@ -89,10 +91,11 @@ struct PhaseRunner: Sendable {
         }
         for thread in 0..<threads {
             tally.merge(results[thread].tally)
+            cpu += results[thread].cpuNanoseconds
             samples += results[thread].samples
         }
         return PhaseResult(
-            name: name, ops: ops, threads: threads, nanoseconds: wall, samples: samples,
+            name: name, ops: ops, threads: threads, nanoseconds: wall, cpuNanoseconds: cpu, samples: samples,
             peakRSSBytes: Memory.peakResidentBytes, tally: tally)
     }
 }
@@ -102,6 +105,7 @@ private struct ThreadResult {
     var tally = Tally()
     var samples: [UInt64] = []
     var spans: [(start: UInt64, end: UInt64)] = []
+    var cpuNanoseconds: UInt64 = 0
 }
 
 /// One slot per thread, each written only by its thread and read after the join.

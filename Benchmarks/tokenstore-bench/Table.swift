@@ -115,19 +115,22 @@ extension Report {
     private var phaseTable: [String] {
         let hasBaseline = baseline != nil
         var header = Format.pad("phase", 30, left: true) + Format.pad("thr", 4) + Format.pad("ops", 12)
-            + Format.pad("ops/s", 10) + Format.pad("ns/op", 8) + Format.pad("p50", 9) + Format.pad("p99", 9)
+            + Format.pad("ops/s", 10) + Format.pad("ns/op", 8) + Format.pad("cpu", 7) + Format.pad("p50", 9) + Format.pad("p99", 9)
             + Format.pad("p99.9", 9) + Format.pad("peak RSS", 10)
-        if hasBaseline { header += " │" + Format.pad("baseline", 10) + Format.pad("×", 8) + Format.pad("base RSS", 10) }
+        if hasBaseline {
+            header += " │" + Format.pad("baseline", 10) + Format.pad("cpu", 7) + Format.pad("×", 8) + Format.pad("base RSS", 10)
+        }
         var lines = [
-            "Throughput: ops/s over wall time; ns/op = wall time × threads / ops; latency sampled every 64th op",
-            "(each sample includes ~\(Int(machine.timerOverheadNs)) ns of clock reads); × = engine ops/s ÷ baseline ops/s",
+            "Throughput: ops/s over wall time; ns/op = wall time × threads / ops; cpu = worker CPU ns per op;",
+            "latency sampled every 64th op (each sample includes ~\(Int(machine.timerOverheadNs)) ns of clock reads);",
+            "× = engine ops/s ÷ baseline ops/s",
             header,
             String(repeating: "─", count: header.count),
         ]
         for phase in engine.phases {
             var line = Format.pad(phase.name, 30, left: true) + Format.pad("\(phase.threads)", 4)
                 + Format.pad(Format.count(phase.ops), 12) + Format.pad(Format.rate(phase.opsPerSecond), 10)
-                + Format.pad(Format.fixed(phase.nsPerOp), 8)
+                + Format.pad(Format.fixed(phase.nsPerOp), 8) + Format.pad(Format.fixed(phase.cpuNsPerOp), 7)
                 + Format.pad(phase.latency.map { Format.nanoseconds($0.p50Ns) } ?? "–", 9)
                 + Format.pad(phase.latency.map { Format.nanoseconds($0.p99Ns) } ?? "–", 9)
                 + Format.pad(phase.latency.map { Format.nanoseconds($0.p999Ns) } ?? "–", 9)
@@ -135,6 +138,7 @@ extension Report {
             if hasBaseline {
                 let base = baselinePhase(for: phase.name)
                 line += " │" + Format.pad(base.map { Format.rate($0.opsPerSecond) } ?? "–", 10)
+                    + Format.pad(base.map { Format.fixed($0.cpuNsPerOp) } ?? "–", 7)
                     + Format.pad(base.map { Format.ratio(phase.opsPerSecond / $0.opsPerSecond) } ?? "–", 8)
                     + Format.pad(base.map { Format.bytes($0.peakRSSBytes) } ?? "–", 10)
             }
