@@ -48,17 +48,14 @@ final class WriteAheadLog: @unchecked Sendable {
         var endLSN: UInt64 { startLSN + UInt64(WriteAheadLog.segmentSize - WriteAheadLog.headerSize) }
 
         /// Marks every page of the range dirty again. After a failed writeback Linux marks the
-        /// pages clean ("fsyncgate"), so a plain retry would succeed without writing them.
-        func redirty(from: UInt64, to: UInt64) {
+        /// pages clean ("fsyncgate"), so a plain retry would succeed without writing them:
+        /// writing their bytes again through the file makes the next sync carry them.
+        func redirty(from: UInt64, to: UInt64) throws(SystemError) {
             let lo = max(from, startLSN), hi = min(to, endLSN)
             guard hi > lo else { return }
-            var page = (WriteAheadLog.headerSize + Int(lo - startLSN)) & ~(MappedFile.pageSize - 1)
+            let first = (WriteAheadLog.headerSize + Int(lo - startLSN)) & ~(MappedFile.pageSize - 1)
             let last = WriteAheadLog.headerSize + Int(hi - startLSN)
-            while page < last {
-                // An opaque call, so the store of the same byte is not optimised away.
-                memmove(base + page, base + page, 1)
-                page += MappedFile.pageSize
-            }
+            try file.write(UnsafeRawBufferPointer(start: base + first, count: last - first), at: first)
         }
 
         /// The highest LSN known forced to disk, kept in the header page at offset 40 (outside
@@ -190,7 +187,7 @@ final class WriteAheadLog: @unchecked Sendable {
         var failure: SystemError?
         do throws(SystemError) {
             for s in segments {
-                if redirty { s.redirty(from: from, to: target) }
+                if redirty { try s.redirty(from: from, to: target) }
                 try s.sync(from: from, to: target)
                 s.markSynced(target)
             }

@@ -186,7 +186,7 @@ import Glibc
     /// the same range then succeeds without writing them. A write acknowledged after such a
     /// retry sits behind a hole in the log, and a power loss drops it. The failed record here
     /// ends exactly at a page boundary, so that no later write dirties its page again.
-    @Test(.disabled("bug: after a failed msync the log retries on pages the kernel already marked clean (WriteAheadLog.sync)"))
+    @Test
     func withAlwaysAWriteAcknowledgedAfterAFailedMsyncSurvivesAPowerLoss() throws {
         let dir = ScratchDirectory("fsyncgate")
         let path = dir.sub("store")
