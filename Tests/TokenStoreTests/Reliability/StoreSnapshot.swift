@@ -31,6 +31,9 @@ struct StoreSnapshot: Equatable, CustomStringConvertible {
         let missing = theirs.keys.filter { mine[$0] == nil }.count, extra = mine.keys.filter { theirs[$0] == nil }.count
         let changed = mine.keys.filter { theirs[$0] != nil && theirs[$0] != mine[$0] }.count
         if missing + extra + changed > 0 { out.append("records: \(missing) missing, \(extra) extra, \(changed) changed") }
+        if let key = mine.keys.sorted().first(where: { theirs[$0] != nil && theirs[$0] != mine[$0] }) {
+            out.append("e.g. \(String(describing: mine[key]!)) instead of \(String(describing: theirs[key]!))")
+        }
         if users != other.users { out.append("users: \(users.count) vs \(other.users.count), states differ") }
         let logs = changelogs.keys.filter { changelogs[$0] != other.changelogs[$0] }
         if !logs.isEmpty {
