@@ -7,7 +7,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     switch try BenchOptions.parse(arguments) {
     case .help:
-        print(BenchOptions.usage)
+        IO.printOut(BenchOptions.usage + "\n")
     case .benchmark(let options):
         Benchmark.run(options, command: (["tokenstore-bench"] + arguments).joined(separator: " "))
     case .baselineChild(let options):
