@@ -70,9 +70,14 @@ extension Registry {
                 for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
                     let ref = shard.index.ref(at: slot)
                     if ref.kindBits == Ref.Kind.token.rawValue {
-                        guard ref.shard < store.shards.count, store.shards[ref.shard].heap.isPlausibleBlock(ref.offset) else {
+                        guard ref.shard < store.shards.count,
+                            let k = try? keyRecord(ref.with(kind: .key), in: store.shards[ref.shard])
+                        else {
                             problems.append("\(Shard.indexName(shard.number)): token entry points outside the heap")
                             continue
+                        }
+                        if HashIndex.stored(Registry.tokenHash(k.token)) != shard.index.hash(at: slot) {
+                            problems.append("\(Shard.indexName(shard.number)): slot \(slot)'s hash is not its token's")
                         }
                         continue
                     }
@@ -86,6 +91,12 @@ extension Registry {
                         guard r.isPlausible, r.isSealed else {
                             problems.append("\(name): key record at \(ref.offset) fails its checksum")
                             continue
+                        }
+                        let keyHash = Registry.keyHash(r.device, r.app)
+                        if HashIndex.stored(keyHash) != shard.index.hash(at: slot) {
+                            problems.append("\(Shard.indexName(shard.number)): slot \(slot)'s hash is not its key's")
+                        } else if shard.index.find(keyHash, { $0 == ref }) == nil || (try? findKey(r.device, r.app, hash: keyHash))??.record.offset != ref.offset {
+                            problems.append("\(Shard.indexName(shard.number)): key at \(ref.offset) is shadowed by a duplicate")
                         }
                         let c = shard.number
                         recount[c][Counter.tokens.rawValue] += 1
@@ -107,6 +118,9 @@ extension Registry {
                         guard u.isPlausible, u.isSealed else {
                             problems.append("\(name): user record at \(ref.offset) fails its checksum")
                             continue
+                        }
+                        if HashIndex.stored(Registry.userHash(u.user)) != shard.index.hash(at: slot) {
+                            problems.append("\(Shard.indexName(shard.number)): slot \(slot)'s hash is not its user's")
                         }
                         if ref.userFlags != u.slotFlags {
                             problems.append("\(Shard.indexName(shard.number)): user slot flags disagree with the record at \(ref.offset)")

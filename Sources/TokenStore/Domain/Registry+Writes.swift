@@ -50,8 +50,10 @@ extension Registry {
         if hasUser { initial.insert(store.shard(of: Registry.userHash(user))) }
         return try locked(initial, exclusive: true) { scope in
             let existing = try findKey(device, app, hash: keyHash)
+            if let e = existing?.record { _ = try checked(e) }
             if let e = existing?.record, op.at < e.eventAt { return (.stale, 0) }
             let holder = try findToken(token, hash: tokenHash, scope: &scope)
+            if let h = holder?.record { _ = try checked(h) }
             if let e = existing?.record {
                 if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
                 try scope.require(store.shard(of: e.tokenHash))
@@ -127,9 +129,10 @@ extension Registry {
         var initial = ShardSet(store.shard(of: keyHash))
         if user.count > 0 { initial.insert(store.shard(of: Registry.userHash(user))) }
         return try locked(initial, exclusive: true) { scope in
-            guard let e = try findKey(device, app, hash: keyHash)?.record else {
+            guard let found = try findKey(device, app, hash: keyHash)?.record else {
                 throw TokenStoreError(.notFound, "no token for that device and app")
             }
+            let e = try checked(found)
             if op.at < e.eventAt { return (.stale, 0) }
             if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
             try scope.require(store.shard(of: e.tokenHash))
@@ -226,9 +229,10 @@ extension Registry {
         let tokenHash = Registry.tokenHash(token)
         let category = BounceClassifier.classify(String(decoding: code, as: UTF8.self))
         return try locked(ShardSet(store.shard(of: tokenHash)), exclusive: true) { scope in
-            guard let e = try findToken(token, hash: tokenHash, scope: &scope)?.record else {
+            guard let found = try findToken(token, hash: tokenHash, scope: &scope)?.record else {
                 throw TokenStoreError(.notFound, "no key holds that token")
             }
+            let e = try checked(found)
             if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
             let removing = category == .dead || (category == .misconfigured && !quarantineMisconfigured)
             let quarantining = category == .misconfigured && quarantineMisconfigured

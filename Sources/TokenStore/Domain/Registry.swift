@@ -154,6 +154,15 @@ final class Registry: @unchecked Sendable {
         return found
     }
 
+    /// A key record a write is about to rewrite or copy from: its checksum must hold, so that
+    /// damage is reported instead of being copied into a fresh, correctly sealed record.
+    @inline(__always) func checked(_ record: KeyRecord) throws -> KeyRecord {
+        guard record.isSealed else {
+            throw TokenStoreError(.corrupt, "\(Shard.heapName(keyShardNumber(record))): key record at \(record.offset) fails its checksum")
+        }
+        return record
+    }
+
     /// Makes room in every held stripe for one operation's writes, before it is logged.
     func reserve(_ scope: LockScope, extraBytes: Int = 0) throws {
         try scope.held.forEach { s in

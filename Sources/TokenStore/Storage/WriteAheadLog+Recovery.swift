@@ -53,7 +53,8 @@ extension WriteAheadLog {
             case .operation:
                 do {
                     try replay(payload)
-                } catch let error where [.invalidArgument, .tooLarge, .corrupt].contains(error.code) {
+                } catch let error where [.invalidArgument, .tooLarge].contains(error.code) || error.detail.hasPrefix("write-ahead log") {
+                    // The record itself is bad: name the segment.
                     throw TokenStoreError(
                         .corrupt, "\(fileName(segment.startLSN)): logged operation at \(position) cannot be applied (\(error.code))")
                 }
