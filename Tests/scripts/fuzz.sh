@@ -10,6 +10,7 @@
 #   Tests/scripts/fuzz.sh --replay           # regressions only
 #   Tests/scripts/fuzz.sh --build            # build only
 #   Tests/scripts/fuzz.sh --run cabi FILE    # one input, fresh store, verbose trace
+#   Tests/scripts/fuzz.sh --triage cabi      # each saved crasher: its failure and first frame
 #
 # Harnesses: cabi (C ABI call sequences), storefiles (opening stores whose files are fuzzer
 # bytes), load (NDJSON lines for `tokenstore load`). See Tests/Fuzz/README.md.
@@ -27,6 +28,7 @@ case "${1:-}" in
 --replay) mode=replay ;;
 --build) mode=build ;;
 --run) mode=run ;;
+--triage) mode=triage ;;
 '') ;;
 *) seconds=$1 ;;
 esac
@@ -123,6 +125,18 @@ export TOKENSTORE_FUZZ_TMP="$scratch"
 if [ "$mode" = run ]; then
     TOKENSTORE_FUZZ_FRESH=1 TOKENSTORE_FUZZ_VERBOSE=1 "$build/fuzz-$2" -runs=1 "$3"
     exit $?
+fi
+
+if [ "$mode" = triage ]; then
+    # One line per crasher: the file, what failed, and the first frame in the package's sources.
+    for f in Tests/Fuzz/crashers/$2/*; do
+        [ -f "$f" ] || continue
+        out=$(TOKENSTORE_FUZZ_FRESH=1 "$build/fuzz-$2" -runs=1 "$f" 2>&1 || true)
+        what=$(echo "$out" | grep -m1 -oE 'Fatal error: .*|FUZZ INVARIANT: .*|ERROR: AddressSanitizer: [a-z-]+|ERROR: libFuzzer: [a-z -]+' || echo "no crash on a fresh store")
+        frame=$(echo "$out" | grep -m1 -oE '/Sources/[^ ]+:[0-9]+' || true)
+        echo "$(basename "$f"): $what ${frame:+at $frame}"
+    done
+    exit 0
 fi
 
 status=0
