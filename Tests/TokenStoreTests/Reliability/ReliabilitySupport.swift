@@ -36,15 +36,27 @@ func writeFile(_ path: String, _ data: Data) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw TokenStoreError(.io, "open \(path)") }
     defer { close(fd) }
+    // Sparse: whole pages of zeros are left as holes (a log segment is mostly zeros).
+    guard ftruncate(fd, off_t(data.count)) == 0 else { throw TokenStoreError(.io, "ftruncate \(path)") }
     try data.withUnsafeBytes { raw in
-        var done = 0
-        while done < raw.count {
-            let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-            guard n > 0 else { throw TokenStoreError(.io, "write \(path)") }
-            done += n
+        var page = 0
+        while page < raw.count {
+            let n = min(4096, raw.count - page)
+            let chunk = UnsafeRawBufferPointer(rebasing: raw[page..<(page + n)])
+            if memcmp(chunk.baseAddress!, zeroPage, n) != 0 {
+                var done = 0
+                while done < n {
+                    let w = pwrite(fd, chunk.baseAddress! + done, n - done, off_t(page + done))
+                    guard w > 0 else { throw TokenStoreError(.io, "write \(path)") }
+                    done += w
+                }
+            }
+            page += n
         }
     }
 }
+
+nonisolated(unsafe) private let zeroPage = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096).initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
 
 func readFile(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
