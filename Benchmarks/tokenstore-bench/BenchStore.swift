@@ -26,8 +26,8 @@ protocol BenchStore: AnyObject, Sendable {
     func sendableTokenCount(userID: String, appID: String) -> Int
     /// How many users match the segment.
     func count(_ segment: Segment) -> Int
-    /// Streams the segment's user ids; returns how many there were.
-    func enumerate(_ segment: Segment) -> Int
+    /// Streams the UTF-8 bytes of each of the segment's user ids to `visit`.
+    func enumerate(_ segment: Segment, _ visit: (UnsafeRawBufferPointer) -> Void)
 }
 
 /// Prints a fatal error and exits with status 1.
@@ -112,17 +112,15 @@ final class EngineStore: BenchStore {
         must("count") { () throws(TokenStoreError) in try store.count(segment) }
     }
 
-    func enumerate(_ segment: Segment) -> Int {
-        var users = 0
+    func enumerate(_ segment: Segment, _ visit: (UnsafeRawBufferPointer) -> Void) {
         must("forEachUser") { () throws(TokenStoreError) in
             try narrow {
-                try store.forEachUser(in: segment) { _ in
-                    users += 1
+                try store.forEachUser(in: segment) { id in
+                    visit(id)
                     return true
                 }
             }
         }
-        return users
     }
 
     /// Runs `body`; `notFound` becomes `nil`, any other error aborts the run.

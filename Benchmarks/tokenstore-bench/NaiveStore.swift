@@ -208,7 +208,14 @@ final class NaiveStore: BenchStore, @unchecked Sendable {
     }
 
     /// Scans every user, as `count` does: the baseline keeps no segment index.
-    func enumerate(_ segment: Segment) -> Int { count(segment) }
+    func enumerate(_ segment: Segment, _ visit: (UnsafeRawBufferPointer) -> Void) {
+        state.withLock { s in
+            for (id, user) in s.users where s.matches(user, segment) {
+                var id = id
+                id.withUTF8 { visit(UnsafeRawBufferPointer($0)) }
+            }
+        }
+    }
 
     private static func copy(_ key: Key, _ record: Record) -> TokenRecord {
         TokenRecord(

@@ -44,7 +44,8 @@ extension PhaseSuite {
             let counts = repeatTimed(budgetSeconds: budgetSeconds, maxCalls: 100_000) { users = store.count(segment) }
             var streamed = 0
             let enumerations = repeatTimed(budgetSeconds: budgetSeconds, maxCalls: 1000) {
-                streamed = store.enumerate(segment)
+                streamed = 0
+                store.enumerate(segment) { _ in streamed += 1 }
             }
             let enumerationSeconds = Double(enumerations.nanoseconds) / Double(enumerations.samples.count) / 1e9
             return SegmentResult(
