@@ -17,8 +17,10 @@ import Glibc
 ///   tokens against the keys' owners, statistics and segment counts against a recount;
 /// - `verify()` is clean.
 ///
-/// `TOKENSTORE_TORTURE_KILLS` sets the kills per campaign (default 26, four campaigns);
-/// `Tests/scripts/torture.sh N` runs any number and prints `kills, lost, inconsistencies`.
+/// `TOKENSTORE_TORTURE_KILLS` sets the total kills, split over the four campaigns (default
+/// 26 each, 104 in all); `Tests/scripts/torture.sh N` runs any number and prints
+/// `kills, lost, inconsistencies`. `TOKENSTORE_RELIABILITY_SEED` replays a printed seed (kill
+/// timing still varies).
 @Suite struct CrashTortureTests {
     struct Campaign: CustomStringConvertible, Sendable {
         var name: String
