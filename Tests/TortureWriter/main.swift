@@ -79,9 +79,22 @@ func write(_ args: Arguments) {
     let checkpointEvery = args.int("checkpoint-every-ms", 40)
     let duration = args.int("duration-ms", 3_600_000)
 
-    let store: TokenStore
-    do { store = try TokenStore(path: args.string("store"), options: options) } catch {
-        Output.fail(2, "open failed: \(error)")
+    // The parent test process spawns other children concurrently; one forked but not yet
+    // exec'd holds a copy of the parent's LOCK descriptor for a moment, so a `locked` right
+    // after the parent closed the store is retried briefly.
+    var opened: TokenStore?
+    var lastError: Error?
+    for _ in 0..<200 where opened == nil {
+        do { opened = try TokenStore(path: args.string("store"), options: options) } catch let e as TokenStoreError where e.code == .locked {
+            lastError = e
+            usleep(10_000)
+        } catch {
+            lastError = error
+            break
+        }
+    }
+    guard let store = opened else {
+        Output.fail(2, "open failed: \(lastError.map { "\($0)" } ?? "unknown")")
     }
     var workers: [Worker] = []
     for t in 0..<threads {

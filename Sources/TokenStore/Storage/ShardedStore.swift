@@ -245,6 +245,14 @@ final class ShardedStore: @unchecked Sendable {
 
     /// Checkpoints, stops the syncer and forces the log. The handle is unusable afterwards.
     func close() throws(TokenStoreError) {
+        // Release the lock even when the final checkpoint fails: the log holds every
+        // acknowledged write, and another open (even in this process) must be able to recover.
+        defer {
+            if !lockReleased {
+                lockReleased = true
+                lockFile.close()
+            }
+        }
         stopSyncer()
         if poisoned {
             // The log and the sealed journal hold everything; the next open recovers from
@@ -254,10 +262,6 @@ final class ShardedStore: @unchecked Sendable {
             try checkpoint()
             try sync()
         }
-        // Release the lock now: the handle may outlive the call, and another open of the
-        // same store, even in this process, must succeed.
-        lockReleased = true
-        lockFile.close()
     }
 
     // MARK: Background syncer
