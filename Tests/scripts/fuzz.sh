@@ -162,10 +162,13 @@ for h in $harnesses; do
     crashers=Tests/Fuzz/crashers/$h
     mkdir -p "$corpus" "$crashers"
     log=$build/fuzz-$h.log
+    # Seeds are optional: libFuzzer exits at once on a corpus directory that does not exist.
+    seeds=""
+    [ -d "Tests/Fuzz/seeds/$h" ] && seeds="Tests/Fuzz/seeds/$h"
     echo "fuzz.sh: fuzzing $h for $seconds s (log $log)"
     # shellcheck disable=SC2086
     if "$build/fuzz-$h" $(options_for "$h") -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$crashers/" ${FUZZ_ARGS:-} "$corpus" "Tests/Fuzz/seeds/$h" \
+        -print_final_stats=1 -artifact_prefix="$crashers/" ${FUZZ_ARGS:-} "$corpus" $seeds \
         >"$log" 2>&1; then
         :
     else
