@@ -6,18 +6,16 @@
 #
 #   Tests/scripts/torture.sh 5000                       # overnight
 #   TOKENSTORE_RELIABILITY_SEED=123 Tests/scripts/torture.sh 200   # replay a seed
+#   TOKENSTORE_TORTURE_CAMPAIGN=always-2-shards Tests/scripts/torture.sh 500   # one campaign
+# On failure the full log is kept and its path printed.
 set -eu
 kills=${1:-400}
 cd "$(dirname "$0")/../.."
 swift build --build-tests >&2
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log=$(mktemp /tmp/torture-XXXXXX.log)
 status=0
 TOKENSTORE_TORTURE_KILLS=$kills swift test --skip-build --filter CrashTortureTests >"$log" 2>&1 || status=$?
 grep -E '^TORTURE ' "$log" >&2 || true
-if [ "$status" -ne 0 ]; then
-    grep -E 'Issue|recorded|✘' "$log" | head -40 >&2 || true
-fi
 awk '/^TORTURE / {
     for (i = 1; i <= NF; i++) {
         split($i, kv, "=")
@@ -27,4 +25,10 @@ awk '/^TORTURE / {
     }
 }
 END { printf "kills, lost, inconsistencies: %d, %d, %d\n", k, l, c }' "$log"
+if [ "$status" -ne 0 ]; then
+    grep -E 'recorded|↳' "$log" | grep -v '///' | head -40 >&2 || true
+    echo "full log: $log" >&2
+else
+    rm -f "$log"
+fi
 exit "$status"

@@ -20,7 +20,7 @@ import Glibc
 /// `TOKENSTORE_TORTURE_KILLS` sets the total kills, split over the four campaigns (default
 /// 26 each, 104 in all); `Tests/scripts/torture.sh N` runs any number and prints
 /// `kills, lost, inconsistencies`. `TOKENSTORE_RELIABILITY_SEED` replays a printed seed (kill
-/// timing still varies).
+/// timing still varies); `TOKENSTORE_TORTURE_CAMPAIGN` runs only the campaign of that name.
 @Suite struct CrashTortureTests {
     struct Campaign: CustomStringConvertible, Sendable {
         var name: String
@@ -45,18 +45,28 @@ import Glibc
     ]
 
     static var killsPerCampaign: Int {
-        ProcessInfo.processInfo.environment["TOKENSTORE_TORTURE_KILLS"].flatMap(Int.init).map { max(1, ($0 + 3) / 4) } ?? 26
+        let env = ProcessInfo.processInfo.environment
+        let campaigns = env["TOKENSTORE_TORTURE_CAMPAIGN"] == nil ? 4 : 1
+        return env["TOKENSTORE_TORTURE_KILLS"].flatMap(Int.init).map { max(1, ($0 + campaigns - 1) / campaigns) } ?? 26
     }
 
     @Test("Every acknowledged write survives SIGKILL and the store stays consistent", arguments: campaigns)
     func everyAcknowledgedWriteSurvivesSigkill(_ campaign: Campaign) throws {
+        if let only = ProcessInfo.processInfo.environment["TOKENSTORE_TORTURE_CAMPAIGN"], only != campaign.name { return }
         let writer = try #require(TortureWriterBinary.path, "build tokenstore-torture-writer first (swift build)")
         let seed = reliabilitySeed()
         var torture = Torture(campaign: campaign, writer: writer, seed: seed)
         let started = monotonicNanos()
         for round in 0..<CrashTortureTests.killsPerCampaign {
             try torture.round(round)
-            if !torture.failures.isEmpty { break }
+            if !torture.failures.isEmpty {
+                // Keep the evidence: the store as the failing round left it, and the writer's output.
+                let kept = FileManager.default.temporaryDirectory.path + "/tokenstore-torture-failure-\(campaign.name)-\(seed)"
+                try? FileManager.default.removeItem(atPath: kept)
+                try? FileManager.default.copyItem(atPath: torture.directory.path, toPath: kept)
+                torture.failures.append("store and writer output kept in \(kept)")
+                break
+            }
         }
         let t = torture.tally
         let seconds = Double(monotonicNanos() - started) / 1e9
@@ -144,6 +154,7 @@ struct Torture {
             child.pump(milliseconds: Int.random(in: 20...260, using: &rng))
         }
         child.killAndDrain()
+        FileManager.default.createFile(atPath: directory.sub("writer.stdout"), contents: Data(child.output))
         tally.kills += 1
         if child.signal != SIGKILL {
             failures.append("round \(round): the writer ended before the kill (status \(child.status ?? -1)): \(child.stderr)")
