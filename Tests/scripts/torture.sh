@@ -13,8 +13,13 @@ kills=${1:-400}
 cd "$(dirname "$0")/../.."
 swift build --build-tests >&2
 log=$(mktemp /tmp/torture-XXXXXX.log)
+# A private copy of the writer: a rebuild in the shared .build during a long run must not
+# swap engine versions between rounds.
+writer=$(mktemp /tmp/tokenstore-torture-writer-XXXXXX)
+trap 'rm -f "$writer"' EXIT
+cp "$(swift build --show-bin-path)/tokenstore-torture-writer" "$writer"
 status=0
-TOKENSTORE_TORTURE_KILLS=$kills swift test --skip-build --filter CrashTortureTests >"$log" 2>&1 || status=$?
+TOKENSTORE_TORTURE_WRITER=$writer TOKENSTORE_TORTURE_KILLS=$kills swift test --skip-build --filter CrashTortureTests >"$log" 2>&1 || status=$?
 grep -E '^TORTURE ' "$log" >&2 || true
 awk '/^TORTURE / {
     for (i = 1; i <= NF; i++) {
