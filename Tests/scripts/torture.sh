@@ -18,6 +18,7 @@ log=$(mktemp /tmp/torture-XXXXXX.log)
 writer=$(mktemp /tmp/tokenstore-torture-writer-XXXXXX)
 trap 'rm -f "$writer"' EXIT
 cp "$(swift build --show-bin-path)/tokenstore-torture-writer" "$writer"
+chmod 700 "$writer"
 status=0
 TOKENSTORE_TORTURE_WRITER=$writer TOKENSTORE_TORTURE_KILLS=$kills swift test --skip-build --filter CrashTortureTests >"$log" 2>&1 || status=$?
 grep -E '^TORTURE ' "$log" >&2 || true
