@@ -140,20 +140,24 @@ if [ "$mode" = triage ]; then
 fi
 
 status=0
-# Regressions first: every saved crasher input, each on a fresh store.
+# Regressions first: every saved crasher input, each in its own process on a fresh store.
 for h in $harnesses; do
     dir=Tests/Fuzz/regressions/$h
-    inputs=$(find "$dir" -type f ! -name '*.md' ! -name '.*' 2>/dev/null | sort)
-    [ -n "$inputs" ] || continue
-    n=$(echo "$inputs" | wc -l)
-    # shellcheck disable=SC2086
-    if TOKENSTORE_FUZZ_FRESH=1 "$build/fuzz-$h" $(options_for "$h") $inputs >"$scratch/replay-$h.log" 2>&1; then
-        echo "fuzz.sh: $h: $n regression inputs pass"
-    else
-        echo "fuzz.sh: $h: a regression input fails:" >&2
-        grep -E 'Running:|INVARIANT|ERROR|Fatal|SUMMARY|#[0-9]+ 0x' "$scratch/replay-$h.log" | head -30 >&2
-        status=1
-    fi
+    [ -d "$dir" ] || continue
+    passed=0
+    failed=0
+    for f in $(find "$dir" -type f ! -name '*.md' ! -name '.*' | sort); do
+        # shellcheck disable=SC2086
+        if TOKENSTORE_FUZZ_FRESH=1 "$build/fuzz-$h" $(options_for "$h") -runs=1 "$f" >"$scratch/replay.log" 2>&1; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            what=$(grep -m1 -oE 'Fatal error: .*|FUZZ INVARIANT: .*|ERROR: AddressSanitizer: [a-z-]+|ERROR: libFuzzer: [a-z -]+' "$scratch/replay.log" || echo "exit status $?")
+            echo "fuzz.sh: $h: regression $(basename "$f") fails: $what" >&2
+        fi
+    done
+    echo "fuzz.sh: $h: $passed regression inputs pass, $failed fail"
+    [ "$failed" -eq 0 ] || status=1
 done
 [ "$mode" = replay ] && exit $status
 
