@@ -15,7 +15,8 @@ import Glibc
     /// Runs `body` with a fresh store under an active scope; returns the faults injected.
     @discardableResult
     func withFaultyStore(
-        _ options: StoreOptions = reliabilityOptions(shards: 2), _ body: (IOScope, String, inout TokenStore) throws -> Void
+        _ options: StoreOptions = reliabilityOptions(shards: 2), name: String = #function,
+        _ body: (IOScope, String, inout TokenStore) throws -> Void
     ) throws -> Int {
         let dir = ScratchDirectory("faults")
         let path = dir.sub("store")
@@ -27,6 +28,7 @@ import Glibc
         }
         let injected = scope.injectedTotal
         FaultTally.shared.add(injected)
+        print("FAULTS \(name) injected=\(injected) total=\(FaultTally.shared.count)")
         return injected
     }
 
