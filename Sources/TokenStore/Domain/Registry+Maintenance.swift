@@ -13,7 +13,7 @@ extension Registry {
         var totals = [Counter: Int]()
         for (i, shard) in store.shards.enumerated() {
             store.locks.lockShared(i)
-            for c in all { totals[c, default: 0] += Int(shard.heap.counter(c)) }
+            for c in all { totals[c, default: 0] &+= Int(shard.heap.counter(c)) }
             store.locks.unlock(i)
         }
         var s = StoreStatistics()
@@ -41,8 +41,8 @@ extension Registry {
         var live = 0, dead = 0
         for (i, shard) in store.shards.enumerated() {
             store.locks.lockShared(i)
-            live += shard.heap.liveBytes + shard.changes.liveBytes
-            dead += shard.heap.deadBytes + shard.changes.deadBytes
+            live = live &+ shard.heap.liveBytes &+ shard.changes.liveBytes
+            dead = dead &+ shard.heap.deadBytes &+ shard.changes.deadBytes
             store.locks.unlock(i)
         }
         var files: [StorageReport.File] = []

@@ -57,7 +57,7 @@ extension Registry {
         var totals = [Int](repeating: 0, count: counters.count)
         for (i, shard) in store.shards.enumerated() {
             store.locks.lockShared(i)
-            for (j, c) in counters.enumerated() { totals[j] += Int(shard.heap.counter(c)) }
+            for (j, c) in counters.enumerated() { totals[j] &+= Int(shard.heap.counter(c)) }
             store.locks.unlock(i)
         }
         return totals
@@ -76,7 +76,7 @@ extension Registry {
                 for (i, shard) in store.shards.enumerated() {
                     store.locks.lockShared(i)
                     defer { store.locks.unlock(i) }
-                    total += Int(try findAppCounter(UnsafeRawBufferPointer(app), hash: hash, in: shard)?.count ?? 0)
+                    total &+= Int(try findAppCounter(UnsafeRawBufferPointer(app), hash: hash, in: shard)?.count ?? 0)
                 }
                 return total
             }

@@ -34,8 +34,8 @@ struct UserRecord: HeapRecord {
     var optedInAt: Int64 { i64(16) }
     var unsubscribedAt: Int64 { i64(24) }
     var subscriptionEventAt: Int64 { i64(32) }
-    var oldestChange: Int { Int(u64(40)) }
-    var newestChange: Int { Int(u64(48)) }
+    var oldestChange: Int { Int(truncatingIfNeeded: u64(40)) }
+    var newestChange: Int { Int(truncatingIfNeeded: u64(48)) }
     var changeCount: Int { u32(56) }
 
     var state: UserState {
@@ -148,7 +148,7 @@ struct ChangeRecord: HeapRecord {
 
     var length: Int { ChangeRecord.fixedSize + u16(32) + u16(34) + u16(36) + u16(38) + u16(40) }
     var isPlausible: Bool { kind == RecordKind.change.rawValue && length <= capacity }
-    var next: Int { Int(u64(24)) }
+    var next: Int { Int(truncatingIfNeeded: u64(24)) }
     func setNext(_ n: Int) { set(UInt64(n), 24) }
 
     func view() -> ChangeView {
@@ -194,7 +194,7 @@ struct AppCounterRecord: HeapRecord {
     var app: UnsafeRawBufferPointer { bytes(24, u16(6)) }
     var count: Int64 { i64(16) }
     func add(_ delta: Int64) {
-        set(count + delta, 16)
+        set(count &+ delta, 16)
         seal()
     }
 

@@ -35,7 +35,7 @@ struct HashIndex {
         guard log2 >= 10, log2 <= 40, HashIndex.fileSize(capacity: 1 << Int(log2)) <= file.size else {
             return "capacity out of bounds"
         }
-        guard count <= capacity else { return "count exceeds capacity" }
+        guard count >= 0, count <= capacity else { return "count exceeds capacity" }
         return nil
     }
 
@@ -44,8 +44,8 @@ struct HashIndex {
     func seal() { file.store(headerChecksum(), 32) }
 
     var capacity: Int { 1 << Int(file.load(16, as: UInt32.self)) }
-    var count: Int { Int(file.load(24, as: UInt64.self)) }
-    private func setCount(_ n: Int) { file.store(UInt64(n), 24) }
+    var count: Int { Int(truncatingIfNeeded: file.load(24, as: UInt64.self)) }
+    private func setCount(_ n: Int) { file.store(UInt64(truncatingIfNeeded: n), 24) }
 
     @inline(__always) static func stored(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
     @inline(__always) func slotOffset(_ slot: Int) -> Int { HashIndex.headerSize + slot * 16 }
@@ -81,7 +81,7 @@ struct HashIndex {
         while self.hash(at: slot) != 0 { slot = (slot + 1) & mask }
         file.store(h, slotOffset(slot))
         file.store(ref.raw, slotOffset(slot) + 8)
-        setCount(count + 1)
+        setCount(count &+ 1)
         return slot
     }
 
@@ -107,7 +107,7 @@ struct HashIndex {
         }
         file.store(UInt64(0), slotOffset(hole))
         file.store(UInt64(0), slotOffset(hole) + 8)
-        setCount(count - 1)
+        setCount(count &- 1)
     }
 
     /// Makes room for `extra` more entries below the load factor, rehashing into a table

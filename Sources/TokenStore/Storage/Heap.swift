@@ -40,10 +40,10 @@ struct Heap {
         guard file.load(8, as: UInt32.self) == TokenStore.formatVersion else { return "format version" }
         guard file.load(12, as: UInt32.self) == UInt32(shard) else { return "belongs to another shard" }
         guard file.load(Heap.checksumOffset, as: UInt64.self) == headerChecksum() else { return "header checksum" }
-        let used = Int(file.load(16, as: UInt64.self))
+        let used = Int(truncatingIfNeeded: file.load(16, as: UInt64.self))
         guard used >= Heap.headerSize, used <= file.size else { return "bump pointer out of bounds" }
         for c in 0..<(Heap.smallClasses + Heap.largeClasses) {
-            let head = Int(file.load(Heap.freeBase + c * 8, as: UInt64.self))
+            let head = Int(truncatingIfNeeded: file.load(Heap.freeBase + c * 8, as: UInt64.self))
             guard head == 0 || isPlausibleBlock(head) else { return "free list out of bounds" }
         }
         return nil
@@ -60,9 +60,10 @@ struct Heap {
 
     // MARK: Space
 
-    var used: Int { Int(file.load(16, as: UInt64.self)) }
-    var liveBytes: Int { Int(file.load(24, as: UInt64.self)) }
-    var deadBytes: Int { Int(file.load(32, as: UInt64.self)) }
+    // Read with truncation: a damaged header must give wrong numbers or `corrupt`, never a trap.
+    var used: Int { Int(truncatingIfNeeded: file.load(16, as: UInt64.self)) }
+    var liveBytes: Int { Int(truncatingIfNeeded: file.load(24, as: UInt64.self)) }
+    var deadBytes: Int { Int(truncatingIfNeeded: file.load(32, as: UInt64.self)) }
 
     @inline(__always) static func capacity(for size: Int) -> Int {
         if size <= 4096 { return (size + 15) & ~15 }
@@ -101,11 +102,11 @@ struct Heap {
         let cap = Heap.capacity(for: max(size, 32))
         let cls = Heap.sizeClass(cap)
         let headOffset = Heap.freeBase + cls * 8
-        let head = Int(file.load(headOffset, as: UInt64.self))
+        let head = Int(truncatingIfNeeded: file.load(headOffset, as: UInt64.self))
         let offset: Int
         if head != 0, isPlausibleBlock(head), Int(file.load(head, as: UInt32.self)) == cap {
             file.store(file.load(head + 16, as: UInt64.self), headOffset)
-            file.store(UInt64(deadBytes - cap), 32)
+            file.store(UInt64(truncatingIfNeeded: deadBytes &- cap), 32)
             offset = head
         } else {
             try reserve(cap)
@@ -113,7 +114,7 @@ struct Heap {
             file.store(UInt64(offset + cap), 16)
         }
         file.store(UInt32(cap), offset)
-        file.store(UInt64(liveBytes + cap), 24)
+        file.store(UInt64(truncatingIfNeeded: liveBytes &+ cap), 24)
         return offset
     }
 
@@ -124,8 +125,8 @@ struct Heap {
         file.store(UInt8(0), offset + 4)  // kind: free
         file.store(file.load(headOffset, as: UInt64.self), offset + 16)
         file.store(UInt64(offset), headOffset)
-        file.store(UInt64(liveBytes - cap), 24)
-        file.store(UInt64(deadBytes + cap), 32)
+        file.store(UInt64(truncatingIfNeeded: liveBytes &- cap), 24)
+        file.store(UInt64(truncatingIfNeeded: deadBytes &+ cap), 32)
     }
 
     // MARK: Counters
