@@ -165,7 +165,9 @@ enum StoreSession {
         }
         FuzzEnvironment.trace("\(operation): \(storeError)")
         fuzzCheck(damageCodes.contains(storeError.code), "\(operation): damage reported as \(storeError.code): \(storeError.detail)")
-        if storeError.code == .corrupt || storeError.code == .io {
+        // A poisoned handle's refusal is about the handle's state, not a file.
+        let poisoned = storeError.detail.contains("reopen the store to recover")
+        if (storeError.code == .corrupt || storeError.code == .io) && !poisoned {
             let names = ["MANIFEST", "shard-", "wal-", "checkpoint.journal", "LOCK", "store directory"]
             fuzzCheck(names.contains { storeError.detail.contains($0) }, "\(operation): \(storeError.code) error names no file: \(storeError.detail)")
         }
