@@ -8,8 +8,14 @@
 /// A store directory being edited in memory.
 struct EditedStore {
     var files: [String: [UInt8]]
+    /// Files whose zero tail is not held in `files`: the size to extend them to when written.
+    /// An edit that sets a file's size explicitly drops its entry.
+    var sparseSizes: [String: Int] = [:]
     /// Names replaced by a symbolic link to another name in the directory.
     var symlinks: [String: String] = [:]
+
+    /// The file's size on disk.
+    func size(_ name: String) -> Int { max(files[name]?.count ?? 0, sparseSizes[name] ?? 0) }
 
     /// Names an edit may target beyond the existing files: files a store may hold or a
     /// hostile directory may add.
@@ -40,8 +46,11 @@ struct EditedStore {
                 let data = input.take(1 + Int(input.byte() % 32))
                 if offset + data.count > bytes.count { bytes += [UInt8](repeating: 0, count: offset + data.count - bytes.count) }
                 bytes.replaceSubrange(offset..<(offset + data.count), with: data)
-            case 1:  // truncate
-                bytes.removeLast(size - Int(input.u32()) % (size + 1))
+            case 1:  // truncate (the logical size counts the sparse tail)
+                let logical = self.size(target)
+                let newSize = Int(input.u32()) % (logical + 1)
+                if newSize < bytes.count { bytes.removeLast(bytes.count - newSize) } else { bytes += [UInt8](repeating: 0, count: newSize - bytes.count) }
+                sparseSizes[target] = nil
             case 2:  // zero a page
                 guard size > 0 else { break }
                 let page = Int(input.u16()) % ((size + 4095) / 4096)
@@ -53,16 +62,18 @@ struct EditedStore {
                 bytes[bit / 8] ^= 1 << UInt8(bit % 8)
             case 4:  // delete
                 files[target] = nil
+                sparseSizes[target] = nil
                 symlinks[target] = nil
                 continue
             case 5:  // swap with another file
                 let other = name(input.byte())
-                let theirs = files[other]
-                files[other] = files[target]
-                files[target] = theirs
+                (files[other], files[target]) = (files[target], files[other])
+                (sparseSizes[other], sparseSizes[target]) = (sparseSizes[target], sparseSizes[other])
                 continue
             case 6:  // extend with zeros
-                bytes += [UInt8](repeating: 0, count: Int(input.u32()) % (1 << 20))
+                let logical = self.size(target)
+                bytes += [UInt8](repeating: 0, count: logical - bytes.count + Int(input.u32()) % (1 << 20))
+                sparseSizes[target] = nil
             case 7:  // store a 64-bit value
                 guard size >= 8 else { break }
                 let offset = Int(input.u32()) % (size - 7)
@@ -74,6 +85,7 @@ struct EditedStore {
                 store(UInt64(value), at: offset, in: &bytes, width: 4)
             case 9:  // replace entirely
                 bytes = input.take(Int(input.u16()) % 4097)
+                sparseSizes[target] = nil
             case 10:  // append a journal page copied from a file of the store
                 let source = files[name(input.byte())] ?? []
                 let fileID = UInt32(input.byte() % 8)
@@ -93,7 +105,9 @@ struct EditedStore {
                 symlinks[target] = name(input.byte())
                 continue
             default:  // a copy of another file
-                bytes = files[name(input.byte())] ?? []
+                let source = name(input.byte())
+                bytes = files[source] ?? []
+                sparseSizes[target] = sparseSizes[source]
             }
             files[target] = bytes
         }

@@ -18,6 +18,7 @@ import Glibc
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func storeFilesFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    _ = templatesOpenUnedited
     var input = FuzzInput(UnsafeBufferPointer(start: data, count: size))
     let header = input.byte()
     let template = Templates.all[Int(header) % Templates.all.count]
@@ -25,32 +26,64 @@ public func storeFilesFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) ->
     let quarantine = header & 0x80 != 0
     FuzzEnvironment.trace("template \(template.name) reseal \(reseal) writes \(writes) reopen \(reopen)")
 
-    var edited = EditedStore(files: template.files)
+    var edited = EditedStore(files: template.files, sparseSizes: template.sparseSizes)
     edited.edit(&input)
     if reseal { edited.reseal() }
 
     let directory = FuzzEnvironment.scratchRoot + "/store"
-    removeTree(directory)
-    _ = mkdir(directory, 0o700)
-    for (name, bytes) in edited.files where edited.symlinks[name] == nil {
-        writeFile(directory + "/" + name, bytes)
-    }
-    for (name, target) in edited.symlinks {
-        _ = unlink(directory + "/" + name)
-        _ = symlink(target, directory + "/" + name)
-    }
+    materialize(edited, in: directory)
 
+    StoreSession.run(directory: directory, options: sessionOptions(quarantine: quarantine), writes: writes)
+    if reopen { StoreSession.run(directory: directory, options: sessionOptions(quarantine: quarantine), writes: false) }
+    removeTree(directory)
+    return 0
+}
+
+/// How the harness opens a store: it must exist; small and unforced.
+func sessionOptions(quarantine: Bool) -> StoreOptions {
     var options = StoreOptions()
     options.mustExist = true
     options.durability = .none
     options.shards = 1
     options.changelogLimit = 4
     options.quarantineMisconfigured = quarantine
-    StoreSession.run(directory: directory, options: options, writes: writes)
-    if reopen { StoreSession.run(directory: directory, options: options, writes: false) }
-    removeTree(directory)
-    return 0
+    return options
 }
+
+/// Writes `edited` into a fresh `directory`: sparse tails restored, symlinks made.
+func materialize(_ edited: EditedStore, in directory: String) {
+    removeTree(directory)
+    _ = mkdir(directory, 0o700)
+    for (name, bytes) in edited.files where edited.symlinks[name] == nil {
+        writeFile(directory + "/" + name, bytes)
+        let size = edited.size(name)
+        if size > bytes.count { _ = truncate(directory + "/" + name, off_t(size)) }
+    }
+    for (name, target) in edited.symlinks {
+        _ = unlink(directory + "/" + name)
+        _ = symlink(target, directory + "/" + name)
+    }
+}
+
+/// Once per process: every template, unedited, opens and verifies clean. Otherwise the
+/// harness would only ever exercise the open's first refusal (as it did when the engine
+/// began to refuse short log segments).
+let templatesOpenUnedited: Bool = {
+    let directory = FuzzEnvironment.scratchRoot + "/self-check"
+    for image in Templates.all {
+        materialize(EditedStore(files: image.files, sparseSizes: image.sparseSizes), in: directory)
+        do {
+            let store = try TokenStore(path: directory, options: sessionOptions(quarantine: false))
+            let problems = try store.verify()
+            fuzzCheck(problems.isEmpty, "template \(image.name) does not verify: \(problems.prefix(2))")
+            try store.close()
+        } catch {
+            fuzzFailure("template \(image.name) does not open unedited: \(error)")
+        }
+    }
+    removeTree(directory)
+    return true
+}()
 
 /// One open–use–close of a possibly damaged store.
 enum StoreSession {
