@@ -21,8 +21,11 @@ public struct StoreOptions: Sendable, Equatable {
     /// When writes are forced to disk.
     public var durability: Durability = .interval(milliseconds: 1000)
     /// Quarantine tokens on sender/credential-mismatch bounces instead of removing them.
+    /// Fixed when the store is created, like `shards`, so that recovery replays each bounce
+    /// as it was applied.
     public var quarantineMisconfigured: Bool = false
     /// The most changelog entries kept per user; older ones are dropped first. 1...4096.
+    /// Fixed when the store is created.
     public var changelogLimit: Int = 64
     /// Write-ahead log bytes after which the store checkpoints, bounding recovery work.
     public var checkpointLogBytes: Int = 64 << 20

@@ -29,17 +29,25 @@ public final class TokenStore: @unchecked Sendable {
         }
         var registry: Registry?
         let store = try ShardedStore(directory: path, options: options) { store, payload in
-            if registry == nil { registry = Registry(store: store, options: options) }
+            if registry == nil { registry = Registry(store: store, options: TokenStore.effective(options, store)) }
             try registry!.replay(payload)
         }
-        self.registry = registry ?? Registry(store: store, options: options)
-        var effective = options
-        effective.shards = store.shards.count
+        let effective = TokenStore.effective(options, store)
+        self.registry = registry ?? Registry(store: store, options: effective)
         self.openOptions = effective
     }
 
     deinit {
         if !isClosed { try? registry.store.close() }
+    }
+
+    /// The options a store runs with: shards, quarantine and the changelog limit are the
+    /// ones recorded at creation; the rest are the caller's.
+    private static func effective(_ options: StoreOptions, _ store: ShardedStore) -> StoreOptions {
+        var o = options
+        o.shards = store.shards.count
+        (o.quarantineMisconfigured, o.changelogLimit) = store.createdOptions
+        return o
     }
 
     /// Checkpoints, forces and releases the store. Further calls throw `closed`.

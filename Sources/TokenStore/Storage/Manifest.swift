@@ -2,7 +2,9 @@
 /// 64-byte checksummed file replaced atomically (write, fsync, rename, fsync directory).
 ///
 /// Layout: `magic "TSMANIFS" | u32 format | u32 shards | u64 checkpoint LSN |
-/// i64 checkpoint time | i64 created time | 8 reserved | u64 checksum`.
+/// i64 checkpoint time | i64 created time | u8 quarantine | u8 0 | u16 changelog limit |
+/// 4 reserved | u64 checksum`. The options that change what a logged write does are fixed at
+/// creation, so that replay does exactly what the live write did.
 struct Manifest: Equatable {
     static let magic: UInt64 = 0x5346_494E_414D_5354  // "TSMANIFS"
     static let size = 64
@@ -13,6 +15,8 @@ struct Manifest: Equatable {
     var checkpointLSN: UInt64 = 0
     var checkpointAt: Int64 = 0
     var createdAt: Int64 = 0
+    var quarantineMisconfigured = false
+    var changelogLimit = 64
 
     func encoded() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Manifest.size)
@@ -23,6 +27,8 @@ struct Manifest: Equatable {
             b.storeBytes(of: checkpointLSN, toByteOffset: 16, as: UInt64.self)
             b.storeBytes(of: checkpointAt, toByteOffset: 24, as: Int64.self)
             b.storeBytes(of: createdAt, toByteOffset: 32, as: Int64.self)
+            b.storeBytes(of: UInt8(quarantineMisconfigured ? 1 : 0), toByteOffset: 40, as: UInt8.self)
+            b.storeBytes(of: UInt16(clamping: changelogLimit), toByteOffset: 42, as: UInt16.self)
             b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
         }
         return bytes
@@ -43,11 +49,16 @@ struct Manifest: Equatable {
         guard shards >= 1, shards <= 4096, shards & (shards - 1) == 0 else {
             throw TokenStoreError(.corrupt, "\(name): shard count \(shards) is not a power of two in 1...4096")
         }
+        let limit = Int(bytes.loadUnaligned(fromByteOffset: 42, as: UInt16.self))
+        guard limit >= 1, limit <= 4096 else {
+            throw TokenStoreError(.corrupt, "\(name): changelog limit \(limit) out of range")
+        }
         return Manifest(
             formatVersion: version, shards: shards,
             checkpointLSN: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
             checkpointAt: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self),
-            createdAt: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self))
+            createdAt: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self),
+            quarantineMisconfigured: bytes[40] != 0, changelogLimit: limit)
     }
 
     /// Reads the manifest in `directory`; `nil` when there is none (a new store).

@@ -15,6 +15,10 @@ final class ShardedStore: @unchecked Sendable {
     let durability: Durability
     private(set) var wal: WriteAheadLog!
     private var manifest: Manifest
+    /// The options fixed at creation, as the manifest records them.
+    var createdOptions: (quarantineMisconfigured: Bool, changelogLimit: Int) {
+        (manifest.quarantineMisconfigured, manifest.changelogLimit)
+    }
     private let lockFile: FileDescriptor
     private let checkpointLogBytes: Int
     private let checkpointLock = ConditionLock()
@@ -60,7 +64,9 @@ final class ShardedStore: @unchecked Sendable {
                 manifest = existing
             } else {
                 if options.mustExist { throw TokenStoreError(.notFound, "no store at that path") }
-                manifest = Manifest(shards: options.shards, createdAt: currentMillis())
+                manifest = Manifest(
+                    shards: options.shards, createdAt: currentMillis(),
+                    quarantineMisconfigured: options.quarantineMisconfigured, changelogLimit: options.changelogLimit)
                 created = true
             }
             shardBits = manifest.shards.trailingZeroBitCount

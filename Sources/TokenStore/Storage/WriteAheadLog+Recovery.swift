@@ -122,6 +122,21 @@ extension WriteAheadLog {
         return valid ? segment : nil
     }
 
+    /// Whether every byte is zero, eight at a time.
+    private static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        var acc: UInt64 = 0
+        while i + 8 <= bytes.count {
+            acc |= bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            acc |= UInt64(bytes[i])
+            i += 1
+        }
+        return acc == 0
+    }
+
     /// Zeroes every page of the segment past `position` that holds anything, and forces it.
     private static func erase(_ segment: Segment, from position: UInt64) throws(SystemError) {
         let start = headerSize + Int(position - segment.startLSN)
@@ -133,7 +148,7 @@ extension WriteAheadLog {
             let from = max(page, start)
             let to = page + MappedFile.pageSize
             let bytes = UnsafeMutableRawBufferPointer(start: segment.base + from, count: to - from)
-            if bytes.contains(where: { $0 != 0 }) {
+            if !isZero(UnsafeRawBufferPointer(bytes)) {
                 bytes.initializeMemory(as: UInt8.self, repeating: 0)
                 low = min(low, page)
                 high = to

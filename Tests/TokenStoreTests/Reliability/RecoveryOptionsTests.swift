@@ -20,7 +20,7 @@ import Testing
         return (acknowledged, try StoreSnapshot(recovered))
     }
 
-    @Test(.disabled("bug: quarantineMisconfigured is read from the reopening options during replay (Registry.bounce); the log does not record the outcome"))
+    @Test
     func aQuarantiningBounceStaysQuarantinedWhenRecoveredWithDefaultOptions() throws {
         var writing = reliabilityOptions(shards: 2)
         writing.quarantineMisconfigured = true
@@ -32,7 +32,7 @@ import Testing
         #expect(recovered == acknowledged, "\(recovered.difference(from: acknowledged))")
     }
 
-    @Test(.disabled("bug: changelogLimit is read from the reopening options during replay (Registry.appendChange); recovered changelogs differ"))
+    @Test
     func changelogsRecoverAsAcknowledgedWhateverTheReopeningLimit() throws {
         var writing = reliabilityOptions(shards: 2)
         writing.changelogLimit = 64
