@@ -137,7 +137,9 @@ extension Registry {
         let offset = try heap.allocate(size)
         _ = ChangeRecord.write(heap.file, at: offset, kind: kind, time: at, strings: [device, app, token, other, detail])
         var oldest = record.oldestChange, count = record.changeCount
-        if count > 0, heap.isPlausibleBlock(record.newestChange) {
+        if count > 0, heap.isPlausibleBlock(record.newestChange),
+            ChangeRecord(file: heap.file, offset: record.newestChange).isPlausible
+        {
             let newest = ChangeRecord(file: heap.file, offset: record.newestChange)
             newest.setNext(offset)
             newest.seal()
@@ -146,7 +148,7 @@ extension Registry {
             count = 0
         }
         count += 1
-        while count > changelogLimit, heap.isPlausibleBlock(oldest) {
+        while count > changelogLimit, heap.isPlausibleBlock(oldest), ChangeRecord(file: heap.file, offset: oldest).isPlausible {
             let drop = ChangeRecord(file: heap.file, offset: oldest)
             oldest = drop.next
             heap.free(drop.offset)

@@ -13,6 +13,9 @@
 /// records is reused by the next record of the same size class.
 struct Heap {
     static let magic: UInt64 = 0x3130_5041_4548_5354  // "TSHEAP01"
+    /// The changelog heap's magic: a `.heap` file swapped in for a `.changes` file (or the
+    /// reverse) must fail validation, not be read as the other kind.
+    static let changesMagic: UInt64 = 0x3130_474E_4843_5354  // "TSCHNG01"
     static let headerSize = 4096
     static let counterBase = 48
     static let counterCount = 64
@@ -22,10 +25,12 @@ struct Heap {
     static let checksumOffset = 40
 
     let file: MappedFile
+    /// `Heap.magic` or `Heap.changesMagic`.
+    var magic: UInt64 = Heap.magic
 
     /// Creates the header of a fresh heap.
-    static func format(_ file: MappedFile, shard: Int) {
-        file.store(Heap.magic, 0)
+    static func format(_ file: MappedFile, shard: Int, magic: UInt64 = Heap.magic) {
+        file.store(magic, 0)
         file.store(TokenStore.formatVersion, 8)
         file.store(UInt32(shard), 12)
         file.store(UInt64(headerSize), 16)
@@ -34,7 +39,7 @@ struct Heap {
 
     /// Checks the header written by the last checkpoint; `nil` when it is sound.
     func validate(shard: Int) -> String? {
-        guard file.size >= Heap.headerSize, file.load(0, as: UInt64.self) == Heap.magic else {
+        guard file.size >= Heap.headerSize, file.load(0, as: UInt64.self) == magic else {
             return "bad magic"
         }
         guard file.load(8, as: UInt32.self) == TokenStore.formatVersion else { return "format version" }

@@ -48,7 +48,7 @@ final class Shard {
             for file in [indexFile, heapFile, changesFile] { try StoreDirectory.checkOwnership(file.file) }
             index = HashIndex(file: indexFile)
             heap = Heap(file: heapFile)
-            changes = Heap(file: changesFile)
+            changes = Heap(file: changesFile, magic: Heap.changesMagic)
         } catch {
             if error.errno == 22 {  // EINVAL: size not a whole number of pages
                 throw TokenStoreError(.corrupt, "\(error.file): truncated")
@@ -58,7 +58,7 @@ final class Shard {
         if create {
             HashIndex.format(index.file, shard: number, capacity: HashIndex.minimumCapacity)
             Heap.format(heap.file, shard: number)
-            Heap.format(changes.file, shard: number)
+            Heap.format(changes.file, shard: number, magic: Heap.changesMagic)
         } else {
             if let problem = index.validate(shard: number) { throw TokenStoreError(.corrupt, "\(indexName): \(problem)") }
             if let problem = heap.validate(shard: number) { throw TokenStoreError(.corrupt, "\(heapName): \(problem)") }
