@@ -110,6 +110,7 @@ struct EditedStore {
                 sparseSizes[target] = sparseSizes[source]
             }
             files[target] = bytes
+            FuzzEnvironment.trace("  -> \(target) now \(bytes.count) bytes, size \(self.size(target))")
         }
     }
 

@@ -105,23 +105,35 @@ enum StoreSession {
 
     /// Every read the public API offers, over everything the store holds (bounded).
     static func readEverything(_ store: TokenStore) {
-        do { _ = try store.verify() } catch { checkError(error, "verify") }
+        var problems: [String] = []
+        do { problems = try store.verify() } catch { checkError(error, "verify") }
+        FuzzEnvironment.trace("verify: \(problems.count) problems\(problems.first.map { ": " + $0 } ?? "")")
         var keys: [(String, String, String)] = []
         var users: Set<String> = []
         var apps: Set<String> = []
+        // An id read back from the store that the API would refuse (empty, NUL, not UTF-8) is
+        // a damaged record served as data: acceptable only if `verify` reports damage.
+        func usable(_ bytes: UnsafeRawBufferPointer, _ what: String) -> String? {
+            let text = String(validating: bytes, as: UTF8.self)
+            if let text, !bytes.isEmpty, !bytes.contains(0) { return text }
+            fuzzCheck(!problems.isEmpty, "\(what): a read served a damaged id that verify does not report")
+            return nil
+        }
         do {
             try store.forEachRecord { view in
-                let device = String(decoding: view.deviceID, as: UTF8.self)
-                let app = String(decoding: view.appID, as: UTF8.self)
-                keys.append((device, app, String(decoding: view.token, as: UTF8.self)))
-                apps.insert(app)
-                if view.userID.count > 0 { users.insert(String(decoding: view.userID, as: UTF8.self)) }
+                if let device = usable(view.deviceID, "forEachRecord device"), let app = usable(view.appID, "forEachRecord app"),
+                    let token = usable(view.token, "forEachRecord token")
+                {
+                    keys.append((device, app, token))
+                    apps.insert(app)
+                }
+                if view.userID.count > 0, let user = usable(view.userID, "forEachRecord user") { users.insert(user) }
                 return keys.count < 64
             }
         } catch { checkError(error, "forEachRecord") }
         do {
             try store.forEachUserState { user, _ in
-                users.insert(String(decoding: user, as: UTF8.self))
+                if let user = usable(user, "forEachUserState") { users.insert(user) }
                 return users.count < 64
             }
         } catch { checkError(error, "forEachUserState") }
