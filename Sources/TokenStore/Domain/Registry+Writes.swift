@@ -9,19 +9,24 @@ extension Registry {
             throw TokenStoreError(.corrupt, "write-ahead log: undecodable operation")
         }
         // The log is input like any other: what the API would refuse is not applied.
+        func check(_ b: Bytes, _ what: String, _ max: Int) throws { try Validate.utf8Text(b, what, max: max) }
         switch op.code {
         case .register:
-            try Validate.key(op.s0, op.s1)
-            try Validate.token(op.s2)
-            if op.c != 0 { try Validate.user(op.s3) }
+            try check(op.s0, "device id", Limits.maxDeviceIDBytes)
+            try check(op.s1, "app id", Limits.maxAppIDBytes)
+            try check(op.s2, "token", Limits.maxTokenBytes)
+            if op.c != 0 { try check(op.s3, "user id", Limits.maxUserIDBytes) }
         case .changeUser:
-            try Validate.key(op.s0, op.s1)
-            if op.c != 0 { try Validate.user(op.s2) }
-        case .setAuthorization, .uninstall, .expire: try Validate.key(op.s0, op.s1)
-        case .setSubscription: try Validate.user(op.s0)
+            try check(op.s0, "device id", Limits.maxDeviceIDBytes)
+            try check(op.s1, "app id", Limits.maxAppIDBytes)
+            if op.c != 0 { try check(op.s2, "user id", Limits.maxUserIDBytes) }
+        case .setAuthorization, .uninstall, .expire:
+            try check(op.s0, "device id", Limits.maxDeviceIDBytes)
+            try check(op.s1, "app id", Limits.maxAppIDBytes)
+        case .setSubscription: try check(op.s0, "user id", Limits.maxUserIDBytes)
         case .bounce:
-            try Validate.token(op.s0)
-            try Validate.text(op.s1, "error code", max: Limits.maxErrorCodeBytes)
+            try check(op.s0, "token", Limits.maxTokenBytes)
+            try check(op.s1, "error code", Limits.maxErrorCodeBytes)
         }
         do {
             switch op.code {

@@ -14,6 +14,21 @@ enum Validate {
         }
     }
 
+    /// `text`, plus a UTF-8 check: for bytes that did not come from a Swift `String`, such as
+    /// replayed log records, whose contents C views promise to be UTF-8.
+    static func utf8Text(_ bytes: UnsafeRawBufferPointer, _ what: String, max: Int) throws(TokenStoreError) {
+        try text(bytes, what, max: max)
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return
+            case .error: throw TokenStoreError(.invalidArgument, "\(what) is not UTF-8")
+            }
+        }
+    }
+
     static func key(_ device: UnsafeRawBufferPointer, _ app: UnsafeRawBufferPointer) throws(TokenStoreError) {
         try text(device, "device id", max: Limits.maxDeviceIDBytes)
         try text(app, "app id", max: Limits.maxAppIDBytes)

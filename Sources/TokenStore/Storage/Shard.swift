@@ -38,13 +38,13 @@ final class Shard {
         do throws(SystemError) {
             let indexFile = try MappedFile(
                 path: directory + "/" + indexName, name: indexName, fileID: first,
-                minimumSize: HashIndex.fileSize(capacity: HashIndex.minimumCapacity))
+                minimumSize: create ? HashIndex.fileSize(capacity: HashIndex.minimumCapacity) : 0)
             let heapFile = try MappedFile(
                 path: directory + "/" + heapName, name: heapName, fileID: first + 1,
-                minimumSize: Heap.headerSize + (64 << 10))
+                minimumSize: create ? Heap.headerSize + (64 << 10) : 0)
             let changesFile = try MappedFile(
                 path: directory + "/" + changesName, name: changesName, fileID: first + 2,
-                minimumSize: Heap.headerSize + (64 << 10))
+                minimumSize: create ? Heap.headerSize + (64 << 10) : 0)
             for file in [indexFile, heapFile, changesFile] { try StoreDirectory.checkOwnership(file.file) }
             index = HashIndex(file: indexFile)
             heap = Heap(file: heapFile)
