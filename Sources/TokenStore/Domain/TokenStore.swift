@@ -413,6 +413,10 @@ public final class TokenStore: @unchecked Sendable {
         return try registry.storageReport()
     }
 
+    /// What this handle has written since it opened: log, checkpoints, and their pauses.
+    /// The benchmark reports it per phase; cheap enough to read at any time.
+    public var writeActivity: WriteActivity { registry.store.activity }
+
     /// Checks every checksum and that each index agrees with the primary records.
     /// - Returns: a description of each problem found; empty when the store is sound.
     public func verify() throws(TokenStoreError) -> [String] {
@@ -446,4 +450,18 @@ public struct StorageReport: Sendable {
     public var lastCheckpointAt: Int64
     /// Bytes of write-ahead log since that checkpoint.
     public var logBytes: Int
+}
+
+/// Bytes written and checkpoints taken by one open handle, counted from its open.
+public struct WriteActivity: Sendable, Equatable {
+    /// Bytes appended to the write-ahead log, record headers included.
+    public var logBytes: UInt64 = 0
+    /// Bytes checkpoints wrote: the journal and the pages written into the shard files.
+    public var checkpointBytes: UInt64 = 0
+    /// Other bytes: manifests and zero-filled space reserved for files that grew.
+    public var otherBytes: UInt64 = 0
+    /// Checkpoints completed.
+    public var checkpoints: UInt64 = 0
+    /// The longest time any checkpoint held writers out, in nanoseconds (all stripes, or one).
+    public var longestCheckpointPauseNanoseconds: UInt64 = 0
 }

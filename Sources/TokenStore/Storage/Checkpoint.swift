@@ -26,6 +26,8 @@ enum Checkpoint {
         private var buffer: UnsafeMutableRawBufferPointer
         private var used = 0
         private(set) var offset = 0
+        /// Bytes written to the journal file so far.
+        var bytesWritten: Int { offset }
         private(set) var pages = 0
         private(set) var checksum: UInt64 = 0
 
@@ -68,6 +70,7 @@ enum Checkpoint {
             try flush()
             var trailer: (UInt64, UInt64, UInt64, UInt64) = (Checkpoint.trailerMagic, lsn, UInt64(pages), checksum)
             try withUnsafeBytes(of: &trailer) { (b) throws(SystemError) in try file.write(b, at: offset) }
+            offset += 32
             try file.syncData()
         }
     }

@@ -37,6 +37,33 @@ final class ShardedStore: @unchecked Sendable {
 
     var poisoned: Bool { poisonFlag.load(ordering: .acquiring) }
 
+    // Write activity since open, for `activity`.
+    private var openedAtLSN: UInt64 = 0
+    private let checkpointBytes = Atomic<UInt64>(0)
+    private let otherBytes = Atomic<UInt64>(0)
+    private let checkpointsTaken = Atomic<UInt64>(0)
+    private let longestPause = Atomic<UInt64>(0)
+
+    /// Bytes written and checkpoints taken since this handle opened.
+    var activity: WriteActivity {
+        WriteActivity(
+            logBytes: wal.endLSNNow &- openedAtLSN,
+            checkpointBytes: checkpointBytes.load(ordering: .relaxed),
+            otherBytes: otherBytes.load(ordering: .relaxed),
+            checkpoints: checkpointsTaken.load(ordering: .relaxed),
+            longestCheckpointPauseNanoseconds: longestPause.load(ordering: .relaxed))
+    }
+
+    private func notePause(since start: UInt64) {
+        let pause = monotonicNanos() &- start
+        var seen = longestPause.load(ordering: .relaxed)
+        while pause > seen {
+            let (exchanged, now) = longestPause.compareExchange(expected: seen, desired: pause, ordering: .relaxed)
+            if exchanged { break }
+            seen = now
+        }
+    }
+
     /// Opens or creates the store and replays the log through `replay`.
     init(
         directory: String, options: StoreOptions,
@@ -101,6 +128,7 @@ final class ShardedStore: @unchecked Sendable {
             throw error
         }
         checkpointedLSN.store(manifest.checkpointLSN, ordering: .relaxed)
+        openedAtLSN = wal.endLSNNow
         startSyncer()
     }
 
@@ -160,6 +188,8 @@ final class ShardedStore: @unchecked Sendable {
         if manifest.checkpointAt != 0 && wal.bytes(since: manifest.checkpointLSN) == 0 { return }
         do {
             let journal = try Checkpoint.JournalWriter(directory: directory)
+            let pauseStart = monotonicNanos()
+            defer { notePause(since: pauseStart) }
             let lsn = try locks.withAll { () throws -> UInt64 in
                 let lsn = try wal.rollForCheckpoint()
                 for shard in shards {
@@ -190,10 +220,13 @@ final class ShardedStore: @unchecked Sendable {
             for id in touched.sorted() {
                 try shards[Int(id) / Shard.filesPerShard].files[Int(id) % Shard.filesPerShard].file.sync()
             }
+            checkpointBytes.add(UInt64(journal.bytesWritten + journal.pages * MappedFile.pageSize), ordering: .relaxed)
             var next = manifest
             next.checkpointLSN = lsn
             next.checkpointAt = currentMillis()
             try next.write(directory: directory)
+            otherBytes.add(UInt64(Manifest.size), ordering: .relaxed)
+            checkpointsTaken.add(1, ordering: .relaxed)
             manifest = next
             checkpointedLSN.store(lsn, ordering: .relaxed)
             _ = SystemCalls.current.unlink(directory + "/" + Checkpoint.journalName)
@@ -320,6 +353,13 @@ final class ShardedStore: @unchecked Sendable {
             if logBytesSinceCheckpoint > checkpointLogBytes { try? checkpoint() }
         }
     }
+}
+
+/// Nanoseconds on the monotonic clock.
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// Milliseconds since the epoch, from the wall clock.

@@ -206,6 +206,9 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Forces everything appended so far.
     func syncAll() throws(SystemError) { try sync(upTo: lock.withLock { endLSN }) }
 
+    /// The LSN just past the last record, read under the lock.
+    var endLSNNow: UInt64 { lock.withLock { endLSN } }
+
     /// Bytes appended since `lsn`.
     func bytes(since lsn: UInt64) -> Int { Int(lock.withLock { endLSN } &- lsn) }
 
