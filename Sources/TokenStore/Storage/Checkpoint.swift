@@ -1,15 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Checkpoints: how the mapped shard files catch up with the log, crash-safely.
 ///
-/// 1. With every stripe locked, the log rolls to a new segment at LSN `L`, and every page
-///    written since the last checkpoint is copied into `checkpoint.journal`. The pause
-///    costs one `memcpy` per dirty page.
-/// 2. Unlocked, the journal gets a checksummed trailer and is forced to disk.
-/// 3. The journaled pages are written into the shard files, which are forced.
-/// 4. The manifest records `L`; the journal and the log segments before `L` are deleted.
+/// 1. With every stripe locked for a moment, the checkpoint takes the log's end `L` and
+///    turns each file's dirty pages into pending ones (`MappedFile.beginCheckpoint`): no
+///    page is copied while every writer waits.
+/// 2. Shard by shard, under that shard's lock only and a batch at a time, the pending pages
+///    are copied into `checkpoint.journal`; a writer touching a pending page first copies
+///    it there itself. The journal thus holds every page as it was at `L`.
+/// 3. The journal gets a checksummed trailer and is forced to disk.
+/// 4. The journaled pages are written into the shard files, which are forced.
+/// 5. The manifest records `L`; the journal and the log segments wholly before `L` are
+///    deleted. Replay starts at `L`, which may lie inside a segment.
 ///
-/// A crash before step 2 completes leaves a journal without a valid trailer: it is ignored
+/// A crash before step 3 completes leaves a journal without a valid trailer: it is ignored
 /// and the files are untouched. A crash after it leaves a valid journal: recovery writes it
-/// again (idempotent), so a page torn in step 3 is always repaired.
+/// again (idempotent), so a page torn in step 4 is always repaired.
 ///
 /// Journal: pages of `u32 file id | u32 the file's size in pages | u64 page number | 4096
 /// bytes`, then a trailer `magic | LSN | page count | checksum over all entries`. The size lets
@@ -20,49 +28,88 @@ enum Checkpoint {
     static let trailerMagic: UInt64 = 0x4C4E_524A_4B50_4354  // "TCPKJRNL"
     static let entrySize = 16 + MappedFile.pageSize
 
-    /// A journal being written: buffered appends of page images.
-    final class JournalWriter {
+    /// A journal being written. Page images arrive from the checkpointer and from writers
+    /// capturing a page before its first change (`MappedFile.markDirty`), on any thread,
+    /// into memory; only the checkpointer writes them to the file (`flush`), so no writer
+    /// ever waits for I/O here.
+    final class JournalWriter: @unchecked Sendable {
         let file: FileDescriptor
-        private var buffer: UnsafeMutableRawBufferPointer
+        /// Entries per in-memory chunk: 1 MiB of pages.
+        private static let chunkEntries = 256
+        private let lock = ConditionLock()
+        /// Filled chunks and the one being filled (`used` entries), under `lock`.
+        private var chunks: [UnsafeMutableRawPointer] = []
         private var used = 0
+        /// Emptied chunks for reuse, under `lock`.
+        private var spare: [UnsafeMutableRawPointer] = []
+        /// File position, entries and running checksum; the flushing thread's alone.
         private(set) var offset = 0
-        /// Bytes written to the journal file so far.
-        var bytesWritten: Int { offset }
         private(set) var pages = 0
         private(set) var checksum: UInt64 = 0
+        /// Bytes written to the journal file so far.
+        var bytesWritten: Int { offset }
 
         init(directory: String) throws(SystemError) {
             file = try FileDescriptor.open(directory + "/" + Checkpoint.journalName, name: Checkpoint.journalName, create: true)
-            buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * Checkpoint.entrySize, alignment: 4096)
             do throws(SystemError) { try file.truncate(to: 0) } catch {
                 file.close()
-                buffer.deallocate()
                 throw error
             }
         }
 
         deinit {
-            buffer.deallocate()
+            for chunk in chunks + spare { free(chunk) }
             file.close()
         }
 
-        func add(fileID: UInt32, filePages: Int, page: Int, from source: UnsafeRawPointer) throws(SystemError) {
-            if used + Checkpoint.entrySize > buffer.count { try flush() }
-            let entry = buffer.baseAddress! + used
+        /// Copies one page image in; `false` when no memory is left for it.
+        func add(fileID: UInt32, filePages: Int, page: Int, from source: UnsafeRawPointer) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            if chunks.isEmpty || used == JournalWriter.chunkEntries {
+                guard let chunk = spare.popLast() ?? JournalWriter.allocateChunk() else { return false }
+                chunks.append(chunk)
+                used = 0
+            }
+            let entry = chunks[chunks.count - 1] + used * Checkpoint.entrySize
             entry.storeBytes(of: fileID, as: UInt32.self)
             (entry + 4).storeBytes(of: UInt32(truncatingIfNeeded: filePages), as: UInt32.self)
             (entry + 8).storeBytes(of: UInt64(page), as: UInt64.self)
             (entry + 16).copyMemory(from: source, byteCount: MappedFile.pageSize)
-            checksum = mix64(checksum ^ hash64(UnsafeRawBufferPointer(start: entry, count: Checkpoint.entrySize)))
-            used += Checkpoint.entrySize
-            pages += 1
+            used += 1
+            return true
         }
 
+        private static func allocateChunk() -> UnsafeMutableRawPointer? {
+            var p: UnsafeMutableRawPointer?
+            guard posix_memalign(&p, 4096, chunkEntries * Checkpoint.entrySize) == 0 else { return nil }
+            return p
+        }
+
+        /// Writes every page added so far to the file. One thread at a time.
         func flush() throws(SystemError) {
-            guard used > 0 else { return }
-            try file.write(UnsafeRawBufferPointer(rebasing: buffer[0..<used]), at: offset)
-            offset += used
-            used = 0
+            let (taken, lastUsed) = lock.withLock { () -> ([UnsafeMutableRawPointer], Int) in
+                let taken = chunks
+                let lastUsed = used
+                chunks.removeAll(keepingCapacity: true)
+                used = 0
+                return (taken, lastUsed)
+            }
+            var failure: SystemError?
+            for (i, chunk) in taken.enumerated() where failure == nil {
+                let count = i == taken.count - 1 ? lastUsed : JournalWriter.chunkEntries
+                for e in 0..<count {
+                    let entry = UnsafeRawBufferPointer(start: chunk + e * Checkpoint.entrySize, count: Checkpoint.entrySize)
+                    checksum = mix64(checksum ^ hash64(entry))
+                }
+                do throws(SystemError) {
+                    try file.write(UnsafeRawBufferPointer(start: chunk, count: count * Checkpoint.entrySize), at: offset)
+                } catch { failure = error }
+                offset += count * Checkpoint.entrySize
+                pages += count
+            }
+            lock.withLock { spare.append(contentsOf: taken) }
+            if let failure { throw failure }
         }
 
         /// Appends the trailer and forces the journal: from here on it will be applied.

@@ -7,8 +7,15 @@ import Glibc
 ///
 /// The mapping is `MAP_PRIVATE`: stores never reach the file on their own, so the kernel
 /// cannot write a half-updated page back in an order of its choosing. The checkpointer copies
-/// the dirty pages through a journal into the file (see `Checkpointer`). Until then the
-/// write-ahead log is what makes a write durable.
+/// the pages through a journal into the file (see `Checkpoint`). Until then the write-ahead
+/// log is what makes a write durable.
+///
+/// A checkpoint snapshots the file at one LSN without stopping writers for long
+/// (capture-before-write, as in PostgreSQL's full-page images or FASTER's CPR):
+/// `beginCheckpoint` turns the dirty pages into *pending* ones in O(bitmap words); the first
+/// write to a pending page after that copies its image into the journal before changing it,
+/// and the checkpointer copies the rest (`capturePending`) a batch at a time under this
+/// shard's lock. Every page thus reaches the journal exactly as it was at the snapshot.
 ///
 /// Raw pointers into the mapping stay inside this type and its callers in `Storage/`;
 /// they are valid only while the owning shard's lock is held, because `grow` moves them.
@@ -24,10 +31,19 @@ final class MappedFile {
     /// The mapped length, equal to the file's length.
     @exclusivity(unchecked) private(set) var size: Int
     @exclusivity(unchecked) private var dirty: [UInt64]
-    /// Pages a checkpoint has journaled but not yet written into the file; until it has,
-    /// the file is behind the mapping for them, so `grow` must carry them over too.
+    /// Pages of the running checkpoint's snapshot not yet copied into its journal.
+    @exclusivity(unchecked) private var pending: [UInt64]
+    /// Pages the running checkpoint has journaled but not yet written into the file; until
+    /// it has, the file is behind the mapping for them, so `grow` must carry them over too.
     @exclusivity(unchecked) private var inFlight: [UInt64]
     @exclusivity(unchecked) private(set) var dirtyCount = 0
+    @exclusivity(unchecked) private(set) var pendingCount = 0
+    /// Where pending pages go; set for the length of a checkpoint.
+    @exclusivity(unchecked) private var journal: Checkpoint.JournalWriter?
+    /// The file's size in pages at the snapshot, recorded with each journaled page.
+    @exclusivity(unchecked) private var snapshotPages = 0
+    /// Set when a pending page could not be journaled: the checkpoint must fail.
+    @exclusivity(unchecked) private(set) var captureFailed = false
 
     /// Opens (or creates) and maps the file, growing it to at least `minimumSize` bytes.
     init(path: String, name: String, fileID: UInt32, minimumSize: Int) throws(SystemError) {
@@ -35,7 +51,7 @@ final class MappedFile {
         do throws(SystemError) {
             var size = try fd.size()
             if size < minimumSize {
-                try fd.truncate(to: minimumSize)
+                try fd.allocate(to: minimumSize)
                 size = minimumSize
             }
             guard size % MappedFile.pageSize == 0 else {
@@ -49,6 +65,7 @@ final class MappedFile {
             self.base = p
             self.size = size
             self.dirty = [UInt64](repeating: 0, count: (size / MappedFile.pageSize + 63) / 64)
+            self.pending = self.dirty
             self.inFlight = self.dirty
         } catch {
             fd.close()
@@ -61,7 +78,9 @@ final class MappedFile {
         file.close()
     }
 
-    /// Records that `[offset, offset + length)` changed, so the next checkpoint writes it.
+    /// Records that `[offset, offset + length)` is about to change, so the next checkpoint
+    /// writes it. Called *before* the bytes change: a page of a running checkpoint's
+    /// snapshot is journaled first.
     @inline(__always)
     func markDirty(_ offset: Int, _ length: Int) {
         guard length > 0 else { return }
@@ -71,6 +90,7 @@ final class MappedFile {
             let word = page >> 6
             let bit = UInt64(1) << UInt64(page & 63)
             if dirty[word] & bit == 0 {
+                if pendingCount != 0 && pending[word] & bit != 0 { capture(page) }
                 dirty[word] |= bit
                 dirtyCount += 1
             }
@@ -78,60 +98,87 @@ final class MappedFile {
         }
     }
 
-    /// Calls `body` with each dirty page number and marks them in flight: journaled, but
-    /// not yet in the file.
-    func drainDirtyPages(_ body: (Int) throws -> Void) rethrows {
-        for w in dirty.indices where dirty[w] != 0 {
-            var bits = dirty[w]
-            while bits != 0 {
-                let b = bits.trailingZeroBitCount
-                try body(w * 64 + b)
-                bits &= bits - 1
-            }
-            inFlight[w] |= dirty[w]
-            dirty[w] = 0
+    /// Journals a pending page's snapshot image. A failure is remembered, not thrown: the
+    /// write goes on (the log has it) and the checkpoint fails, leaving the page dirty.
+    @inline(never)
+    private func capture(_ page: Int) {
+        let word = page >> 6, bit = UInt64(1) << UInt64(page & 63)
+        pending[word] &= ~bit
+        pendingCount -= 1
+        guard let journal else { return }
+        if journal.add(fileID: fileID, filePages: snapshotPages, page: page, from: base + page * MappedFile.pageSize) {
+            inFlight[word] |= bit
+        } else {
+            captureFailed = true
         }
+    }
+
+    /// Starts a checkpoint's snapshot: the dirty pages become pending for `journal`. Called
+    /// with every stripe locked; costs a pass over the bitmap, no page copies.
+    func beginCheckpoint(journal: Checkpoint.JournalWriter) {
+        swap(&dirty, &pending)
+        pendingCount = dirtyCount
         dirtyCount = 0
+        snapshotPages = size / MappedFile.pageSize
+        captureFailed = false
+        self.journal = journal
+    }
+
+    /// Journals up to `limit` pending pages; returns how many remain. Lock held.
+    func capturePending(limit: Int) -> Int {
+        var done = 0
+        var w = 0
+        while pendingCount > 0 && done < limit && w < pending.count {
+            while pending[w] != 0 && done < limit {
+                capture(w * 64 + pending[w].trailingZeroBitCount)
+                done += 1
+            }
+            w += 1
+        }
+        return pendingCount
     }
 
     /// Called when a checkpoint failed before the files were written: its pages become
     /// dirty again, so the next checkpoint writes them.
     func abortCheckpoint() {
-        for w in inFlight.indices where inFlight[w] != 0 {
-            dirtyCount += (inFlight[w] & ~dirty[w]).nonzeroBitCount
-            dirty[w] |= inFlight[w]
+        for w in dirty.indices where pending[w] | inFlight[w] != 0 {
+            dirtyCount += ((pending[w] | inFlight[w]) & ~dirty[w]).nonzeroBitCount
+            dirty[w] |= pending[w] | inFlight[w]
+            pending[w] = 0
             inFlight[w] = 0
         }
+        pendingCount = 0
+        journal = nil
     }
 
-    /// Called once the checkpoint wrote the in-flight pages into the file: drops the private
-    /// copy of each page nobody changed since, so resident memory shrinks back to what the
-    /// OS chooses to cache and a store larger than RAM pages like a plain file.
+    /// Called once the checkpoint wrote the in-flight pages into the file. The private
+    /// copies stay mapped: dropping them would cost a copy-on-write fault on the next write
+    /// of each page, every checkpoint.
     func finishCheckpoint() {
-        for w in inFlight.indices where inFlight[w] != 0 {
-            var clean = inFlight[w] & ~dirty[w]
-            while clean != 0 {
-                let page = w * 64 + clean.trailingZeroBitCount
-                _ = madvise(base + page * MappedFile.pageSize, MappedFile.pageSize, MADV_DONTNEED)
-                clean &= clean - 1
-            }
-            inFlight[w] = 0
-        }
+        for w in inFlight.indices where inFlight[w] != 0 { inFlight[w] = 0 }
+        journal = nil
     }
 
     /// Extends the file and the mapping to `newSize`; the new bytes read as zero.
     ///
-    /// Remaps rather than `mremap`s, so the private copies of dirty pages are carried over
-    /// by hand: clean pages read the same from the file in either mapping.
+    /// The file's blocks are reserved first (`posix_fallocate`), so that a full filesystem
+    /// is an error here rather than a `SIGBUS` when a page is first touched. Remaps rather
+    /// than `mremap`s, so the private copies of changed pages are carried over by hand:
+    /// clean pages read the same from the file in either mapping.
     func grow(to newSize: Int) throws(SystemError) {
         precondition(newSize % MappedFile.pageSize == 0)
         guard newSize > size else { return }
-        try file.truncate(to: newSize)
-        guard let p = SystemCalls.current.mmap(newSize, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.raw) else {
-            throw SystemError(errno: errno, operation: "mmap", file: file.name)
+        do throws(SystemError) { try file.allocate(to: newSize) } catch {
+            try? file.truncate(to: size)
+            throw error
         }
-        for w in dirty.indices where dirty[w] | inFlight[w] != 0 {
-            var bits = dirty[w] | inFlight[w]
+        guard let p = SystemCalls.current.mmap(newSize, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.raw) else {
+            let failure = SystemError(errno: errno, operation: "mmap", file: file.name)
+            try? file.truncate(to: size)
+            throw failure
+        }
+        for w in dirty.indices where dirty[w] | pending[w] | inFlight[w] != 0 {
+            var bits = dirty[w] | pending[w] | inFlight[w]
             while bits != 0 {
                 let page = w * 64 + bits.trailingZeroBitCount
                 let offset = page * MappedFile.pageSize
@@ -145,6 +192,7 @@ final class MappedFile {
         let words = (newSize / MappedFile.pageSize + 63) / 64
         if dirty.count < words {
             dirty.append(contentsOf: repeatElement(0, count: words - dirty.count))
+            pending.append(contentsOf: repeatElement(0, count: words - pending.count))
             inFlight.append(contentsOf: repeatElement(0, count: words - inFlight.count))
         }
     }
@@ -162,8 +210,8 @@ final class MappedFile {
 
     @inline(__always) func store<T: FixedWidthInteger>(_ value: T, _ offset: Int) {
         assert(contains(offset, MemoryLayout<T>.size))
-        (base + offset).storeBytes(of: value, as: T.self)
         markDirty(offset, MemoryLayout<T>.size)
+        (base + offset).storeBytes(of: value, as: T.self)
     }
 
     @inline(__always) func bytes(_ offset: Int, _ count: Int) -> UnsafeRawBufferPointer {
@@ -174,13 +222,13 @@ final class MappedFile {
     @inline(__always) func copy(_ source: UnsafeRawBufferPointer, to offset: Int) {
         assert(contains(offset, source.count))
         guard let s = source.baseAddress, source.count > 0 else { return }
-        (base + offset).copyMemory(from: s, byteCount: source.count)
         markDirty(offset, source.count)
+        (base + offset).copyMemory(from: s, byteCount: source.count)
     }
 
     func zero(_ offset: Int, _ count: Int) {
         assert(contains(offset, count))
-        (base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: count)
         markDirty(offset, count)
+        (base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: count)
     }
 }

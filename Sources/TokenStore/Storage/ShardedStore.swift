@@ -39,6 +39,7 @@ final class ShardedStore: @unchecked Sendable {
 
     // Write activity since open, for `activity`.
     private var openedAtLSN: UInt64 = 0
+    private let openedAtMillis = currentMillis()
     private let checkpointBytes = Atomic<UInt64>(0)
     private let otherBytes = Atomic<UInt64>(0)
     private let checkpointsTaken = Atomic<UInt64>(0)
@@ -189,23 +190,18 @@ final class ShardedStore: @unchecked Sendable {
         do {
             let journal = try Checkpoint.JournalWriter(directory: directory)
             let pauseStart = monotonicNanos()
-            defer { notePause(since: pauseStart) }
-            let lsn = try locks.withAll { () throws -> UInt64 in
-                let lsn = try wal.rollForCheckpoint()
+            let lsn = locks.withAll { () -> UInt64 in
+                let lsn = wal.endLSNNow
                 for shard in shards {
                     shard.index.seal()
                     shard.heap.seal()
                     shard.changes.seal()
-                    for file in shard.files {
-                        try file.drainDirtyPages { (page) throws in
-                            try journal.add(
-                                fileID: file.fileID, filePages: file.size / MappedFile.pageSize, page: page,
-                                from: file.base + page * MappedFile.pageSize)
-                        }
-                    }
+                    for file in shard.files { file.beginCheckpoint(journal: journal) }
                 }
                 return lsn
             }
+            notePause(since: pauseStart)
+            try captureSnapshot(into: journal)
             try journal.seal(lsn: lsn)
             sealed = true
             // Write the pages into the shard files from the journal's copy: the mappings
@@ -230,9 +226,15 @@ final class ShardedStore: @unchecked Sendable {
             manifest = next
             checkpointedLSN.store(lsn, ordering: .relaxed)
             _ = SystemCalls.current.unlink(directory + "/" + Checkpoint.journalName)
+            // Replay starts at `lsn`, inside the last segment that starts at or before it;
+            // every segment before that one is history.
+            var starts: [UInt64] = []
             for name in try StoreDirectory.list(directory) where name.hasPrefix("wal-") && name.hasSuffix(".log") {
-                if let start = UInt64(name.dropFirst(4).dropLast(4), radix: 16), start < lsn {
-                    _ = SystemCalls.current.unlink(directory + "/" + name)
+                if let start = UInt64(name.dropFirst(4).dropLast(4), radix: 16) { starts.append(start) }
+            }
+            if let keep = starts.filter({ $0 <= lsn }).max() {
+                for start in starts where start < keep {
+                    _ = SystemCalls.current.unlink(directory + "/" + WriteAheadLog.fileName(start))
                 }
             }
             for (i, shard) in shards.enumerated() {
@@ -247,6 +249,29 @@ final class ShardedStore: @unchecked Sendable {
             if sealed { poison() }
             throw TokenStoreError(converting: error)
         }
+    }
+
+    /// Copies every page still pending into `journal`, one shard and one batch at a time,
+    /// so that a writer waits at most for one batch of one shard; flushes the journal
+    /// between shards, outside every lock.
+    private func captureSnapshot(into journal: Checkpoint.JournalWriter) throws(TokenStoreError) {
+        let batch = 64
+        var failed = false
+        for (i, shard) in shards.enumerated() {
+            var remaining = 1
+            while remaining > 0 {
+                locks.lockExclusive(i)
+                let start = monotonicNanos()
+                remaining = 0
+                for file in shard.files { remaining += file.capturePending(limit: batch) }
+                // Once nothing is pending no writer captures here again: the flag is final.
+                if remaining == 0 { failed = failed || shard.files.contains { $0.captureFailed } }
+                notePause(since: start)
+                locks.unlock(i)
+            }
+            do throws(SystemError) { try journal.flush() } catch { throw error.storeError }
+        }
+        if failed { throw TokenStoreError(.io, "out of memory for the checkpoint journal") }
     }
 
     /// Applies a complete journal left by a crash mid-checkpoint, before the shards map.
@@ -303,6 +328,33 @@ final class ShardedStore: @unchecked Sendable {
         }
     }
 
+    /// The least log worth a checkpoint on the ratio trigger.
+    static let minimumCheckpointLogBytes = 4 << 20
+    /// A checkpoint is taken at least this often while anything is written, so that the
+    /// files on disk never lag far behind a store that writes slowly.
+    static let checkpointIntervalMilliseconds: Int64 = 300_000
+
+    /// Whether the syncer should checkpoint now:
+    /// - the log since the last checkpoint passed `checkpointLogBytes`, which bounds
+    ///   recovery; or
+    /// - it passed the bytes a checkpoint would write (the dirty pages), so that checkpoint
+    ///   writes stay within twice the log's (journal and file); or
+    /// - `checkpointIntervalMilliseconds` went by with something logged.
+    private func checkpointDue() -> Bool {
+        let logged = logBytesSinceCheckpoint
+        if logged == 0 { return false }
+        if logged > checkpointLogBytes { return true }
+        if currentMillis() - max(lastCheckpointAt, openedAtMillis) >= ShardedStore.checkpointIntervalMilliseconds { return true }
+        guard logged >= ShardedStore.minimumCheckpointLogBytes else { return false }
+        var dirtyPages = 0
+        for (i, shard) in shards.enumerated() {
+            locks.lockShared(i)
+            dirtyPages += shard.index.file.dirtyCount + shard.heap.file.dirtyCount + shard.changes.file.dirtyCount
+            locks.unlock(i)
+        }
+        return logged >= dirtyPages * MappedFile.pageSize
+    }
+
     // MARK: Background syncer
 
     private func startSyncer() {
@@ -350,7 +402,7 @@ final class ShardedStore: @unchecked Sendable {
             }
             if stop { return }
             if case .interval = durability { try? sync() }
-            if logBytesSinceCheckpoint > checkpointLogBytes { try? checkpoint() }
+            if checkpointDue() { try? checkpoint() }
         }
     }
 }

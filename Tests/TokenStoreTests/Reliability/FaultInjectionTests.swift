@@ -85,16 +85,18 @@ import Glibc
         }
     }
 
-    @Test func aFullDiskWhenACheckpointStartsANewSegmentFailsOnlyTheCheckpoint() throws {
+    /// A checkpoint records the log's position, which may lie inside a segment: it needs no
+    /// new segment, so a disk too full for one does not stop it.
+    @Test func aCheckpointNeedsNoNewLogSegmentSoAFullDiskDoesNotStopIt() throws {
         let options = reliabilityOptions(shards: 2)
         try withFaultyStore(options) { scope, path, store in
             try Workload.mix(store, 0..<300, generation: 1)
             scope.inject(.fallocate, ENOSPC) { $0.hasPrefix("wal-") }
-            expectFailure(.noSpace, naming: "wal-") { try store.checkpoint() }
+            try store.checkpoint()
             try Workload.mix(store, 300..<400, generation: 1)
+            try store.checkpoint()
             #expect(try store.verify() == [])
             scope.heal()
-            try store.checkpoint()
             try Workload.mix(store, 400..<450, generation: 1)
             try expectReopenEquals(&store, path, try StoreSnapshot(store), options: options)
         }
@@ -139,7 +141,7 @@ import Glibc
 
     // MARK: Shard growth
 
-    @Test(arguments: [(IOScope.Call.ftruncate, ENOSPC, TokenStoreError.Code.noSpace), (.ftruncate, EIO, .io), (.mmap, ENOMEM, .io)])
+    @Test(arguments: [(IOScope.Call.fallocate, ENOSPC, TokenStoreError.Code.noSpace), (.fallocate, EIO, .io), (.mmap, ENOMEM, .io)])
     func aFailureWhileAShardGrowsFailsTheWriteCleanly(_ call: IOScope.Call, _ errno: Int32, _ code: TokenStoreError.Code) throws {
         let options = reliabilityOptions(shards: 1)
         try withFaultyStore(options) { scope, path, store in
