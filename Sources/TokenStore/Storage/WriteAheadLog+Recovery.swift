@@ -188,7 +188,7 @@ extension WriteAheadLog {
         if manifest.logCreated {
             let name = fileName(checkpointLSN)
             guard starts.contains(checkpointLSN) else {
-                return .damaged("\(name): missing, though the manifest needs the log from position \(checkpointLSN)", file: name)
+                return .damaged("\(name): missing, though MANIFEST needs the log from position \(checkpointLSN)", file: name)
             }
             switch try openSegment(directory: directory, startLSN: checkpointLSN) {
             case .valid(let s):
