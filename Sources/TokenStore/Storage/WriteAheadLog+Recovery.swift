@@ -57,7 +57,7 @@ extension WriteAheadLog {
         case .open(let s): segment = s
         case .create: segment = try create(directory: directory, startLSN: checkpointLSN)
         case .damaged(let reason, let file):
-            guard dropDamaged else { throw TokenStoreError(.corrupt, reason) }
+            guard dropDamaged else { throw TokenStoreError(.corrupt, reason + salvageHint) }
             // Nothing from the checkpoint on can be read in order: the shard files hold the
             // state at the checkpoint, and every later segment goes.
             var report = DroppedRecords(
@@ -93,9 +93,7 @@ extension WriteAheadLog {
                     exact = false
                 }
                 guard let reason else { break scan }  // a torn tail
-                guard dropDamaged else {
-                    throw TokenStoreError(.corrupt, reason + "; tokenstore recover --drop-damaged-log drops it and what follows")
-                }
+                guard dropDamaged else { throw TokenStoreError(.corrupt, reason + salvageHint) }
                 var report = DroppedRecords(
                     reason: reason, positions: position..<position, records: 0, countIsExact: exact,
                     files: [fileName(segment.startLSN)])
@@ -133,7 +131,7 @@ extension WriteAheadLog {
                     }
                 }
                 let reason = "\(nextName): \(problem), though the log continues in it from position \(nextStart)"
-                guard dropDamaged else { throw TokenStoreError(.corrupt, reason) }
+                guard dropDamaged else { throw TokenStoreError(.corrupt, reason + salvageHint) }
                 var report = DroppedRecords(
                     reason: reason, positions: position..<nextStart, records: 0, countIsExact: false,
                     files: [fileName(segment.startLSN)])
@@ -172,6 +170,9 @@ extension WriteAheadLog {
         }
         return WriteAheadLog(directory: directory, segment: segment, endLSN: position, dropped: dropped)
     }
+
+    /// Appended to every refusal that salvage can resolve.
+    static let salvageHint = " (`tokenstore recover PATH --drop-damaged-log` drops the log from there on)"
 
     // MARK: The first segment
 
