@@ -58,6 +58,9 @@ extension WriteAheadLog {
         case .create: segment = try create(directory: directory, startLSN: checkpointLSN)
         case .damaged(let reason, let file):
             guard dropDamaged else { throw TokenStoreError(.corrupt, reason + salvageHint) }
+            guard checkpointLSN <= maxStartLSN else {
+                throw TokenStoreError(.corrupt, "MANIFEST: its checkpoint \(checkpointLSN) lies beyond any log")
+            }
             // Nothing from the checkpoint on can be read in order: the shard files hold the
             // state at the checkpoint, and every later segment goes.
             var report = DroppedRecords(
@@ -170,6 +173,10 @@ extension WriteAheadLog {
         }
         return WriteAheadLog(directory: directory, segment: segment, endLSN: position, dropped: dropped)
     }
+
+    /// The highest start a segment may have: far beyond any real log, and low enough that no
+    /// position arithmetic on a hostile file's name can overflow.
+    static let maxStartLSN = UInt64(Int64.max)
 
     /// Appended to every refusal that salvage can resolve.
     static let salvageHint = " (`tokenstore recover PATH --drop-damaged-log` drops the log from there on)"
@@ -365,6 +372,7 @@ extension WriteAheadLog {
     /// Maps an existing segment and checks its header. A file shorter than a segment maps
     /// with only its bytes readable: its missing end reads as a torn tail.
     static func openSegment(directory: String, startLSN: UInt64) throws(TokenStoreError) -> SegmentFile {
+        guard startLSN <= maxStartLSN else { return .damaged }
         let name = fileName(startLSN)
         let file: FileDescriptor
         let size: Int

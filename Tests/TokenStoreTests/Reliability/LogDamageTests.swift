@@ -247,6 +247,21 @@ enum PrefixWrites {
         try LogDamageTests.expectRefused(files, in: ref, naming: name)
     }
 
+    /// A segment named at the very end of the LSN space, with a header that matches its name:
+    /// no position arithmetic may overflow on it (a Swift trap would end the host process).
+    @Test func aSegmentNamedAtTheEndOfThePositionsIsRefusedWithoutATrap() throws {
+        let ref = try LogDamageTests.reference()
+        var files = ref.files
+        var data = files[ref.segments[1]]!.prefix(2 * 4096)
+        data.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt64.max - 4096, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: raw[0..<32])), toByteOffset: 32, as: UInt64.self)
+        }
+        let name = WriteAheadLog.fileName(UInt64.max - 4096)
+        files[name] = Data(data)
+        try LogDamageTests.expectRefused(files, in: ref, naming: name)
+    }
+
     @Test func twoSegmentsSwappedAreRefused() throws {
         let ref = try LogDamageTests.reference()
         var files = ref.files
