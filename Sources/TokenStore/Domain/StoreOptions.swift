@@ -31,6 +31,10 @@ public struct StoreOptions: Sendable, Equatable {
     public var checkpointLogBytes: Int = 64 << 20
     /// Open only an existing store; fail with `notFound` when the directory holds none.
     public var mustExist: Bool = false
+    /// Salvage a damaged write-ahead log: cut it at the damage and drop every record after
+    /// it, instead of failing with `corrupt`. An operator's act, never a default: what was
+    /// dropped is in `TokenStore.droppedLog` (see `TokenStore.recover`).
+    public var dropDamagedLog: Bool = false
 
     /// The defaults: 64 shards, 1000 ms interval durability, removal on mismatch, 64 entries.
     public init() {}

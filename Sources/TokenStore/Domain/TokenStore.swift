@@ -13,6 +13,9 @@ public final class TokenStore: @unchecked Sendable {
 
     let registry: Registry
     private let openOptions: StoreOptions
+    /// What this open dropped from a damaged log, when `StoreOptions.dropDamagedLog` asked it
+    /// to; `nil` when it dropped nothing.
+    public let droppedLog: DroppedLog?
     private let closedFlag = ConditionLock()
     private let closedState = Atomic<Bool>(false)
     private var isClosed: Bool { closedState.load(ordering: .acquiring) }
@@ -28,13 +31,21 @@ public final class TokenStore: @unchecked Sendable {
             throw TokenStoreError(.invalidArgument, "changelogLimit must be 1...4096")
         }
         var registry: Registry?
-        let store = try ShardedStore(directory: path, options: options) { store, payload in
-            if registry == nil { registry = Registry(store: store, options: TokenStore.effective(options, store)) }
-            try registry!.replay(payload)
-        }
+        var times: ClosedRange<Int64>?
+        let store = try ShardedStore(
+            directory: path, options: options,
+            replay: { store, payload in
+                if registry == nil { registry = Registry(store: store, options: TokenStore.effective(options, store)) }
+                try registry!.replay(payload)
+            },
+            inspectDropped: { payload in
+                guard let at = Operation.decode(payload)?.at else { return }
+                times = times.map { min($0.lowerBound, at)...max($0.upperBound, at) } ?? at...at
+            })
         let effective = TokenStore.effective(options, store)
         self.registry = registry ?? Registry(store: store, options: effective)
         self.openOptions = effective
+        self.droppedLog = store.wal.dropped.map { DroppedLog($0, times: times) }
     }
 
     deinit {

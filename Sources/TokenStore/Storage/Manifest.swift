@@ -2,9 +2,15 @@
 /// 64-byte checksummed file replaced atomically (write, fsync, rename, fsync directory).
 ///
 /// Layout: `magic "TSMANIFS" | u32 format | u32 shards | u64 checkpoint LSN |
-/// i64 checkpoint time | i64 created time | u8 quarantine | u8 0 | u16 changelog limit |
-/// 4 reserved | u64 checksum`. The options that change what a logged write does are fixed at
-/// creation, so that replay does exactly what the live write did.
+/// i64 checkpoint time | i64 created time | u8 quarantine | u8 log flags | u16 changelog limit |
+/// 4 reserved | u64 log salt | u64 checksum`. The options that change what a logged write does
+/// are fixed at creation, so that replay does exactly what the live write did.
+///
+/// The log fields say which log recovery needs, so that a removed or replaced segment is
+/// corruption rather than an empty log. Flag bit 0: the store has created its log, so the
+/// segment starting at the checkpoint LSN must exist. Bit 1: the log salt is that segment's.
+/// Manifests written before these fields hold zeros there, read as "not recorded"; the first
+/// open records them.
 struct Manifest: Equatable {
     static let magic: UInt64 = 0x5346_494E_414D_5354  // "TSMANIFS"
     static let size = 64
@@ -12,11 +18,22 @@ struct Manifest: Equatable {
 
     var formatVersion: UInt32 = TokenStore.formatVersion
     var shards: Int
-    var checkpointLSN: UInt64 = 0
+    /// Where recovery starts: always the start of a log segment.
+    var checkpointLSN: UInt64 = 0 {
+        // The salt belongs to the segment at the old checkpoint, never the new one.
+        didSet { if checkpointLSN != oldValue { logSalt = nil } }
+    }
     var checkpointAt: Int64 = 0
     var createdAt: Int64 = 0
     var quarantineMisconfigured = false
     var changelogLimit = 64
+    /// Whether the store has created its log: from then on it must exist.
+    var logCreated = false
+    /// The salt of the segment starting at `checkpointLSN`, when recorded.
+    var logSalt: UInt64?
+
+    static let logCreatedFlag: UInt8 = 1
+    static let logSaltFlag: UInt8 = 2
 
     func encoded() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Manifest.size)
@@ -28,6 +45,9 @@ struct Manifest: Equatable {
             b.storeBytes(of: checkpointAt, toByteOffset: 24, as: Int64.self)
             b.storeBytes(of: createdAt, toByteOffset: 32, as: Int64.self)
             b.storeBytes(of: UInt8(quarantineMisconfigured ? 1 : 0), toByteOffset: 40, as: UInt8.self)
+            let flags = (logCreated ? Manifest.logCreatedFlag : 0) | (logSalt != nil ? Manifest.logSaltFlag : 0)
+            b.storeBytes(of: flags, toByteOffset: 41, as: UInt8.self)
+            b.storeBytes(of: logSalt ?? 0, toByteOffset: 48, as: UInt64.self)
             b.storeBytes(of: UInt16(clamping: changelogLimit), toByteOffset: 42, as: UInt16.self)
             b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
         }
@@ -53,12 +73,18 @@ struct Manifest: Equatable {
         guard limit >= 1, limit <= 4096 else {
             throw TokenStoreError(.corrupt, "\(name): changelog limit \(limit) out of range")
         }
+        let flags = bytes[41]
+        guard flags & ~(logCreatedFlag | logSaltFlag) == 0, flags & logSaltFlag == 0 || flags & logCreatedFlag != 0 else {
+            throw TokenStoreError(.corrupt, "\(name): unknown log flags \(flags)")
+        }
         return Manifest(
             formatVersion: version, shards: shards,
             checkpointLSN: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
             checkpointAt: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self),
             createdAt: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self),
-            quarantineMisconfigured: bytes[40] != 0, changelogLimit: limit)
+            quarantineMisconfigured: bytes[40] != 0, changelogLimit: limit,
+            logCreated: flags & logCreatedFlag != 0,
+            logSalt: flags & logSaltFlag != 0 ? bytes.loadUnaligned(fromByteOffset: 48, as: UInt64.self) : nil)
     }
 
     /// Reads the manifest in `directory`; `nil` when there is none (a new store).

@@ -68,7 +68,8 @@ final class ShardedStore: @unchecked Sendable {
     /// Opens or creates the store and replays the log through `replay`.
     init(
         directory: String, options: StoreOptions,
-        replay: (ShardedStore, UnsafeRawBufferPointer) throws -> Void
+        replay: (ShardedStore, UnsafeRawBufferPointer) throws -> Void,
+        inspectDropped: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws(TokenStoreError) {
         guard options.shards >= 1, options.shards <= 4096, options.shards & (options.shards - 1) == 0 else {
             throw TokenStoreError(.invalidArgument, "shards must be a power of two in 1...4096")
@@ -120,10 +121,13 @@ final class ShardedStore: @unchecked Sendable {
         do throws(TokenStoreError) {
             let names: [String]
             do throws(SystemError) { names = try StoreDirectory.list(directory) } catch { throw error.storeError }
-            wal = try WriteAheadLog.open(directory: directory, names: names, from: manifest.checkpointLSN) {
-                (payload) throws(TokenStoreError) in
-                do { try replay(self, payload) } catch { throw TokenStoreError(converting: error) }
-            }
+            var opened = manifest  // the log records itself in the manifest
+            wal = try WriteAheadLog.open(
+                directory: directory, names: names, manifest: &opened, dropDamaged: options.dropDamagedLog,
+                replay: { (payload) throws(TokenStoreError) in
+                    do { try replay(self, payload) } catch { throw TokenStoreError(converting: error) }
+                }, inspectDropped: inspectDropped)
+            manifest = opened
         } catch {
             lockFile.close()
             throw error
@@ -219,6 +223,7 @@ final class ShardedStore: @unchecked Sendable {
             checkpointBytes.add(UInt64(journal.bytesWritten + journal.pages * MappedFile.pageSize), ordering: .relaxed)
             var next = manifest
             next.checkpointLSN = lsn
+            next.logSalt = wal.salt(ofSegmentAt: lsn)
             next.checkpointAt = currentMillis()
             try next.write(directory: directory)
             otherBytes.add(UInt64(Manifest.size), ordering: .relaxed)

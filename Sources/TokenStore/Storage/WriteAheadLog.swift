@@ -13,16 +13,26 @@ import Glibc
 /// a record left over from an older generation never replays.
 ///
 /// Record: `u32 payload length | u32 type | u64 lsn | u64 checksum | payload, padded to 8`.
+///
+/// Segment header (page 0): `magic | u32 format | 4 pad | u64 start LSN | u64 salt | u64
+/// checksum of the 32 bytes before | u64 synced mark | u64 writer's boot`. The last two are
+/// outside the checksum: they change as the log is used.
 final class WriteAheadLog: @unchecked Sendable {
     static let segmentSize = 16 << 20
     static let headerSize = 4096
     static let recordHeaderSize = 24
     static let magic: UInt64 = 0x4745_534C_4157_5354  // "TSWALSEG"
     static let maxPayload = 1 << 20
+    /// An end-of-segment record: header and the next segment's salt.
+    static let endMarkerSize = recordHeaderSize + 8
+    static let syncedMarkOffset = 40
+    static let bootOffset = 48
 
     enum RecordType: UInt32 {
         case operation = 1
-        /// Closes a segment: the log continues in the segment starting at the next LSN.
+        /// Closes a segment: the log continues in the segment starting at the next LSN. Its
+        /// payload is that segment's salt (logs written before it have none), so that a
+        /// segment replaced by another file of the same name is refused.
         case endOfSegment = 2
     }
 
@@ -32,12 +42,16 @@ final class WriteAheadLog: @unchecked Sendable {
         let base: UnsafeMutableRawPointer
         let startLSN: UInt64
         let salt: UInt64
+        /// Bytes that may be read: the file's size when it is shorter than a segment (damage
+        /// or a crash while it was created), until recovery grows it back.
+        var readable: Int
 
-        init(file: FileDescriptor, base: UnsafeMutableRawPointer, startLSN: UInt64, salt: UInt64) {
+        init(file: FileDescriptor, base: UnsafeMutableRawPointer, startLSN: UInt64, salt: UInt64, readable: Int = WriteAheadLog.segmentSize) {
             self.file = file
             self.base = base
             self.startLSN = startLSN
             self.salt = salt
+            self.readable = readable
         }
 
         deinit {
@@ -62,11 +76,24 @@ final class WriteAheadLog: @unchecked Sendable {
         /// the header's checksum). It reaches the disk with the page's next writeback, so it
         /// lags the truth but never leads it: recovery treats damage before it as corruption,
         /// not as a torn tail.
-        var syncedMark: UInt64 { UnsafeRawPointer(base).loadUnaligned(fromByteOffset: 40, as: UInt64.self) }
+        var syncedMark: UInt64 {
+            UnsafeRawPointer(base).loadUnaligned(fromByteOffset: WriteAheadLog.syncedMarkOffset, as: UInt64.self)
+        }
 
         func markSynced(_ lsn: UInt64) {
             let mark = min(lsn, endLSN)
-            if mark > syncedMark { (base + 40).storeBytes(of: mark, as: UInt64.self) }
+            if mark > syncedMark { (base + WriteAheadLog.syncedMarkOffset).storeBytes(of: mark, as: UInt64.self) }
+        }
+
+        /// The boot in which the segment was last written (`SystemCalls.bootID`). When it is
+        /// the current boot, the page cache holds every byte ever appended to it, so damage
+        /// cannot be a power cut's tear.
+        var writerBoot: UInt64 {
+            UnsafeRawPointer(base).loadUnaligned(fromByteOffset: WriteAheadLog.bootOffset, as: UInt64.self)
+        }
+
+        func stampBoot(_ boot: UInt64) {
+            if writerBoot != boot { (base + WriteAheadLog.bootOffset).storeBytes(of: boot, as: UInt64.self) }
         }
 
         func sync(from: UInt64, to: UInt64) throws(SystemError) {
@@ -86,6 +113,11 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Segments rolled since the last checkpoint, kept mapped until a sync covers them.
     private var retired: [Segment] = []
     private(set) var endLSN: UInt64
+    /// The salts of the segments this handle created or opened, by start LSN, for the
+    /// manifest. Pruned by `salt(ofSegmentAt:)`.
+    private var salts: [UInt64: UInt64] = [:]
+    /// What recovery dropped at this open, on request (`dropDamagedLog`); `nil` when nothing.
+    private(set) var dropped: DroppedRecords?
 
     // Group commit state, under `syncLock`.
     private let syncLock = ConditionLock()
@@ -99,11 +131,22 @@ final class WriteAheadLog: @unchecked Sendable {
         return "wal-" + String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ".log"
     }
 
-    init(directory: String, segment: Segment, endLSN: UInt64) {
+    init(directory: String, segment: Segment, endLSN: UInt64, dropped: DroppedRecords? = nil) {
         self.directory = directory
         self.segment = segment
         self.endLSN = endLSN
         self.durableLSN = endLSN
+        self.dropped = dropped
+        self.salts[segment.startLSN] = segment.salt
+    }
+
+    /// The salt of the segment starting at `lsn`, for a checkpoint's manifest; forgets older
+    /// segments, which checkpoints never need again.
+    func salt(ofSegmentAt lsn: UInt64) -> UInt64? {
+        lock.withLock {
+            salts = salts.filter { $0.key >= lsn }
+            return salts[lsn]
+        }
     }
 
     // MARK: Appending
@@ -116,7 +159,7 @@ final class WriteAheadLog: @unchecked Sendable {
         let total = WriteAheadLog.recordHeaderSize + padded
         lock.lock()
         defer { lock.unlock() }
-        if endLSN + UInt64(total + WriteAheadLog.recordHeaderSize) > segment.endLSN {
+        if endLSN + UInt64(total + WriteAheadLog.endMarkerSize) > segment.endLSN {
             try roll()
         }
         let offset = WriteAheadLog.headerSize + Int(endLSN - segment.startLSN)
@@ -145,12 +188,14 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Closes the current segment with an end marker and starts the next one. Lock held.
     private func roll() throws(SystemError) {
-        let next = try WriteAheadLog.createSegment(directory: directory, startLSN: endLSN + UInt64(WriteAheadLog.recordHeaderSize))
+        let next = try WriteAheadLog.createSegment(directory: directory, startLSN: endLSN + UInt64(WriteAheadLog.endMarkerSize))
         let offset = WriteAheadLog.headerSize + Int(endLSN - segment.startLSN)
-        writeHeader(segment.base + offset, type: .endOfSegment, length: 0, lsn: endLSN, salt: segment.salt)
-        endLSN += UInt64(WriteAheadLog.recordHeaderSize)
+        (segment.base + offset + WriteAheadLog.recordHeaderSize).storeBytes(of: next.salt, as: UInt64.self)
+        writeHeader(segment.base + offset, type: .endOfSegment, length: 8, lsn: endLSN, salt: segment.salt)
+        endLSN += UInt64(WriteAheadLog.endMarkerSize)
         retired.append(segment)
         segment = next
+        salts[next.startLSN] = next.salt
     }
 
     /// Starts a fresh segment at the current end, so that a checkpoint at this LSN can
@@ -229,6 +274,7 @@ final class WriteAheadLog: @unchecked Sendable {
             (base + 16).storeBytes(of: startLSN, as: UInt64.self)
             (base + 24).storeBytes(of: salt, as: UInt64.self)
             (base + 32).storeBytes(of: hash64(UnsafeRawBufferPointer(start: base, count: 32)), as: UInt64.self)
+            (base + bootOffset).storeBytes(of: SystemCalls.current.bootID(), as: UInt64.self)
             // The header must be on disk before any record that depends on it is trusted.
             guard SystemCalls.current.msync(base, MappedFile.pageSize, MS_SYNC) == 0 else {
                 throw SystemError(errno: errno, operation: "msync", file: name)

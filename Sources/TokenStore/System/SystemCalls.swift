@@ -27,7 +27,21 @@ struct SystemCalls: @unchecked Sendable {
     var msync: (UnsafeMutableRawPointer, Int, Int32) -> Int32 = { Glibc.msync($0, $1, $2) }
     var rename: (UnsafePointer<CChar>, UnsafePointer<CChar>) -> Int32 = { Glibc.rename($0, $1) }
     var unlink: (UnsafePointer<CChar>) -> Int32 = { Glibc.unlink($0) }
+    /// A hash of the kernel's boot id: it changes at every boot, so equal values prove that
+    /// the page cache has not been lost since (no power cut, no OS crash). 0 when unknown.
+    var bootID: () -> UInt64 = { SystemCalls.currentBoot }
 
     /// The table the store uses; tests swap it to inject faults.
     nonisolated(unsafe) static var current = SystemCalls()
+
+    /// Read once: the boot id cannot change while the process runs.
+    private static let currentBoot: UInt64 = {
+        let fd = Glibc.open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { _ = Glibc.close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return 0 }
+        return buffer.withUnsafeBytes { hash64(UnsafeRawBufferPointer(rebasing: $0[0..<n]), seed: 0x626F_6F74) } | 1
+    }()
 }

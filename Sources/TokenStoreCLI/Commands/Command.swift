@@ -15,7 +15,7 @@ protocol Command {
 /// Every subcommand, in the order `tokenstore --help` lists them.
 nonisolated(unsafe) let commands: [any Command.Type] = [
     StatCommand.self, GetCommand.self, UserCommand.self, ChangelogCommand.self, SegmentCommand.self,
-    LoadCommand.self, DumpCommand.self, VerifyCommand.self, SweepCommand.self, BenchCommand.self,
+    LoadCommand.self, DumpCommand.self, VerifyCommand.self, RecoverCommand.self, SweepCommand.self, BenchCommand.self,
 ]
 
 let toolHelp: String = {

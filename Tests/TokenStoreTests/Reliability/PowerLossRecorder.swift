@@ -22,6 +22,9 @@ import Glibc
 ///
 /// Simplifications: file creation, size changes, `rename` and `unlink` are durable at once
 /// (the store fsyncs the directory right after each); a sector is written whole or not at all.
+///
+/// A power loss is followed by a boot: the image's log segments carry a writer's boot other
+/// than the current one, as they would when the store reopens after the machine restarts.
 final class PowerLossRecorder {
     struct Image {
         var disk: [UInt8]
@@ -190,6 +193,10 @@ final class PowerLossRecorder {
                         }
                     }
                 }
+            }
+            if name.hasPrefix("wal-") && out.count >= WriteAheadLog.bootOffset + 8 {
+                let earlier = ~SystemCalls.current.bootID()
+                withUnsafeBytes(of: earlier) { out.replaceSubrange(WriteAheadLog.bootOffset..<(WriteAheadLog.bootOffset + 8), with: $0) }
             }
             try writeFile(destination + "/" + name, Data(out))
         }
