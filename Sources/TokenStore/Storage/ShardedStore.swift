@@ -194,8 +194,10 @@ final class ShardedStore: @unchecked Sendable {
         do {
             let journal = try Checkpoint.JournalWriter(directory: directory)
             let pauseStart = monotonicNanos()
-            let lsn = locks.withAll { () -> UInt64 in
-                let lsn = wal.endLSNNow
+            // The checkpoint starts a segment, so that the manifest can name the one file
+            // replay begins with; creating it is the only I/O done with every stripe held.
+            let lsn = try locks.withAll { () throws -> UInt64 in
+                let lsn = try wal.rollForCheckpoint()
                 for shard in shards {
                     shard.index.seal()
                     shard.heap.seal()

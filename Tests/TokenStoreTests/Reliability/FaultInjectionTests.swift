@@ -85,18 +85,16 @@ import Glibc
         }
     }
 
-    /// A checkpoint records the log's position, which may lie inside a segment: it needs no
-    /// new segment, so a disk too full for one does not stop it.
-    @Test func aCheckpointNeedsNoNewLogSegmentSoAFullDiskDoesNotStopIt() throws {
+    @Test func aFullDiskWhenACheckpointStartsANewSegmentFailsOnlyTheCheckpoint() throws {
         let options = reliabilityOptions(shards: 2)
         try withFaultyStore(options) { scope, path, store in
             try Workload.mix(store, 0..<300, generation: 1)
             scope.inject(.fallocate, ENOSPC) { $0.hasPrefix("wal-") }
-            try store.checkpoint()
+            expectFailure(.noSpace, naming: "wal-") { try store.checkpoint() }
             try Workload.mix(store, 300..<400, generation: 1)
-            try store.checkpoint()
             #expect(try store.verify() == [])
             scope.heal()
+            try store.checkpoint()
             try Workload.mix(store, 400..<450, generation: 1)
             try expectReopenEquals(&store, path, try StoreSnapshot(store), options: options)
         }
