@@ -27,7 +27,9 @@ public struct StoreOptions: Sendable, Equatable {
     /// The most changelog entries kept per user; older ones are dropped first. 1...4096.
     /// Fixed when the store is created.
     public var changelogLimit: Int = 64
-    /// Write-ahead log bytes after which the store checkpoints, bounding recovery work.
+    /// Write-ahead log bytes after which the store checkpoints at the latest, bounding
+    /// recovery work. It checkpoints sooner once the log passes the bytes the checkpoint
+    /// would write, and five minutes after the last checkpoint.
     public var checkpointLogBytes: Int = 64 << 20
     /// Open only an existing store; fail with `notFound` when the directory holds none.
     public var mustExist: Bool = false
