@@ -19,7 +19,9 @@ enum Benchmark {
         let engine = runEngine(options: options, directory: directory, plans: plans, generationSeconds: generationSeconds)
         if !options.keep { try? FileManager.default.removeItem(atPath: directory) }
         let baseline = options.baseline ? runBaselineInChild(options: options) : nil
-        let peers = options.peers.isEmpty ? nil : Peers.run(plans: plans, options: options, parent: parent(of: directory))
+        let peerPlans = options.peerRecords == options.records
+            ? plans : Plans(dataset: Dataset(records: options.peerRecords, seed: options.seed))
+        let peers = options.peers.isEmpty ? nil : Peers.run(plans: peerPlans, options: options, parent: parent(of: directory))
 
         let report = Report(
             date: date, command: command, machine: machine, options: options, engine: engine, baseline: baseline,

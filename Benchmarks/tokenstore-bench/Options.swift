@@ -39,6 +39,8 @@ struct BenchOptions: Sendable, Codable {
     var baseline = false
     /// The peers of the peer comparison (`Peers.swift`), in run order; empty skips it.
     var peers = PeerKind.defaults
+    /// Records of the peer section; the other peer phases' sizes follow from it.
+    var peerRecords = 1_000_000
     /// The name `dlopen` loads LMDB by.
     var lmdbLibrary = "liblmdb.so.0"
     /// The name `dlopen` loads SQLite by.
@@ -113,6 +115,8 @@ extension BenchOptions {
           --peers L            comma-separated, run in this order: tokenstore, lmdb, memory,
                                sqlite (default tokenstore,lmdb,memory)
           --no-peers           skip the peer comparison
+          --peer-records N     records of the peer section: N register, N change_user, N/10 bounce,
+                               N get (default records)
           --lmdb-library NAME  what dlopen loads LMDB by (default liblmdb.so.0)
           --sqlite-library N   what dlopen loads SQLite by (default libsqlite3.so.0)
         store:
@@ -179,6 +183,7 @@ extension BenchOptions {
                 }
                 options.peers = list.compactMap { $0 }
             case "--no-peers": options.peers = []
+            case "--peer-records": options.peerRecords = try count(flag)
             case "--lmdb-library": options.lmdbLibrary = try value(flag)
             case "--sqlite-library": options.sqliteLibrary = try value(flag)
             case "--durability":
@@ -224,6 +229,7 @@ extension BenchOptions {
             if !explicit.contains("--records") { records = 20_000 }
             if !explicit.contains("--writer-ms") { writerMilliseconds = 200 }
         }
+        if !explicit.contains("--peer-records") { peerRecords = records }
         if !explicit.contains("--reassignments") { reassignments = max(1, records / 4) }
         if !explicit.contains("--bounces") { bounces = records / 10 }
         if !explicit.contains("--lookups") { lookups = max(1, records / 4) }

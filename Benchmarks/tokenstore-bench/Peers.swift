@@ -176,17 +176,23 @@ enum Peers {
         case .tokenstore:
             return (TokenStorePeer(directory: directory, options: options), "C ABI, \(options.durabilityLabel) durability, \(options.shards) shards")
         case .memory:
-            return (MemoryPeer(records: options.records), "a Swift Dictionary per index over raw bytes, sized up front; no lock, no persistence")
+            return (MemoryPeer(records: options.peerRecords), "a Swift Dictionary per index over raw bytes, sized up front; no lock, no persistence")
         case .lmdb:
             switch LMDB.load(options.lmdbLibrary) {
             case .success(let library):
-                return (LMDBPeer(library: library, directory: directory, records: options.records),
+                return (LMDBPeer(library: library, directory: directory, records: options.peerRecords),
                         "\(library.version), MDB_NOSYNC, 10,000 operations per transaction")
             case .failure(let reason):
                 return (nil, "not run: \(reason.description); install it with `apt-get install liblmdb0`")
             }
         case .sqlite:
-            return (nil, "not run: not implemented yet")
+            switch SQLite.load(options.sqliteLibrary) {
+            case .success(let library):
+                return (SQLitePeer(library: library, directory: directory),
+                        "\(library.version), WAL, synchronous=NORMAL, 10,000 operations per transaction")
+            case .failure(let reason):
+                return (nil, "not run: \(reason.description); install it with `apt-get install libsqlite3-0`")
+            }
         }
     }
 
