@@ -22,6 +22,7 @@ python3 Tests/readme/check_readme.py .build/lib/libtokenstore.so
 
 step "Benchmark smoke run"
 swift run -c release tokenstore-bench --quick
+Tests/scripts/bench-peers.sh
 
 if [ -x Tests/scripts/fuzz.sh ]; then
     step "Fuzzing (regressions, then ${FUZZ_SECONDS:-60} s per harness)"

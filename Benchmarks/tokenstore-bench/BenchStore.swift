@@ -28,6 +28,13 @@ protocol BenchStore: AnyObject, Sendable {
     func count(_ segment: Segment) -> Int
     /// Streams the UTF-8 bytes of each of the segment's user ids to `visit`.
     func enumerate(_ segment: Segment, _ visit: (UnsafeRawBufferPointer) -> Void)
+    /// What the store has written since it opened, where it counts it.
+    var writeActivity: WriteActivity? { get }
+}
+
+extension BenchStore {
+    /// Stores that count nothing (the in-memory baseline) report nothing.
+    var writeActivity: WriteActivity? { nil }
 }
 
 /// Prints a fatal error and exits with status 1.
@@ -53,6 +60,8 @@ final class EngineStore: BenchStore {
 
     /// Wraps an open store.
     init(_ store: TokenStore) { self.store = store }
+
+    var writeActivity: WriteActivity? { store.writeActivity }
 
     func register(_ registration: Registration) -> WriteOutcome {
         must("register") { () throws(TokenStoreError) in try store.register(registration) }

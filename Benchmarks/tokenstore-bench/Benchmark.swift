@@ -11,17 +11,32 @@ enum Benchmark {
         let directory = prepareDirectory(options.directory)
         printError("tokenstore-bench: \(Format.count(options.records)) records in \(directory)")
 
-        let engine = runEngine(options: options, directory: directory)
-        let baseline = options.baseline ? runBaselineInChild(options: options) : nil
+        let progress = Progress(prefix: "engine")
+        let plans = progress.timed("generate \(options.records) records") {
+            Plans(dataset: Dataset(records: options.records, seed: options.seed))
+        }
+        let generationSeconds = Double(monotonicNanoseconds() - started) / 1e9
+        let engine = runEngine(options: options, directory: directory, plans: plans, generationSeconds: generationSeconds)
         if !options.keep { try? FileManager.default.removeItem(atPath: directory) }
+        let baseline = options.baseline ? runBaselineInChild(options: options) : nil
+        let peerPlans = options.peerRecords == options.records
+            ? plans : Plans(dataset: Dataset(records: options.peerRecords, seed: options.seed))
+        let peers = options.peers.isEmpty ? nil : Peers.run(plans: peerPlans, options: options, parent: parent(of: directory))
 
         let report = Report(
             date: date, command: command, machine: machine, options: options, engine: engine, baseline: baseline,
-            targets: Report.targets(engine, options: options, machine: machine),
+            targets: Report.targets(engine, options: options, machine: machine), peers: peers,
+            goals: Report.goals(engine, peers: peers),
             totalSeconds: Double(monotonicNanoseconds() - started) / 1e9)
         IO.printOut(report.table + "\n")
         if let path = options.jsonPath { report.writeJSON(to: path) }
         if options.keep { printError("tokenstore-bench: store kept in \(directory)") }
+    }
+
+    /// The directory that holds `path`.
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// The store directory: `requested` if it is absent or empty, else a fresh temporary one.

@@ -10,6 +10,20 @@ import Glibc
 enum CBoundary {
     /// Runs the C lookups on the closed store in `directory`, then closes it again.
     static func lookups(directory: String, plans: Plans, options: BenchOptions, runner: PhaseRunner) -> [PhaseResult] {
+        let handle = open(directory: directory, options: options)
+        defer { _ = ts_close(handle) }
+
+        let store = Handle(pointer: handle)
+        let (ops, threads) = (options.lookups, options.threads)
+        return [
+            runner.run(PhaseName.getC, GetWorkload(store: store, plans: plans), ops: ops, threads: threads),
+            runner.run(PhaseName.userTokensC, UserTokensWorkload(store: store, plans: plans), ops: ops, threads: threads),
+        ]
+    }
+
+    /// Opens (or creates) the store in `directory` with `ts_open` and the run's shards and
+    /// durability; fails the run if it cannot.
+    static func open(directory: String, options: BenchOptions) -> OpaquePointer {
         var cOptions = COptions()
         ts_options_init(&cOptions)
         cOptions.shards = UInt32(options.shards)
@@ -23,25 +37,18 @@ enum CBoundary {
         var handle: OpaquePointer?
         let status = ts_open(&handle, directory, &cOptions)
         guard status == 0, let handle else { fail("ts_open failed: status \(status)") }
-        defer { _ = ts_close(handle) }
-
-        let store = Handle(pointer: handle)
-        let (ops, threads) = (options.lookups, options.threads)
-        return [
-            runner.run(PhaseName.getC, GetWorkload(store: store, plans: plans), ops: ops, threads: threads),
-            runner.run(PhaseName.userTokensC, UserTokensWorkload(store: store, plans: plans), ops: ops, threads: threads),
-        ]
+        return handle
     }
 
     /// The callback: adds the token's length to the `Int` behind `context` (as the Swift get
     /// reads the token's length) and goes on.
-    fileprivate static let addTokenLength: TSTokenFunction = { context, view in
+    static let addTokenLength: TSTokenFunction = { context, view in
         context!.assumingMemoryBound(to: Int.self).pointee &+= view!.assumingMemoryBound(to: TokenViewPrefix.self).pointee.tokenLength
         return 0
     }
 
-    /// `TS_OK` and `TS_NOTFOUND`.
-    fileprivate static let ok: Int32 = 0, notFound: Int32 = -1
+    /// `TS_OK`, `TS_STALE` and `TS_NOTFOUND`.
+    static let ok: Int32 = 0, stale: Int32 = 1, notFound: Int32 = -1
 }
 
 /// The header's `ts_options` (version 1), field for field.

@@ -1,4 +1,5 @@
 import Glibc
+import TokenStore
 
 /// Nanoseconds on `CLOCK_MONOTONIC` (a vDSO call, about 20 ns).
 @inline(__always)
@@ -62,6 +63,8 @@ struct PhaseResult: Codable, Sendable {
     var peakRSSBytes: Int
     /// What the operations returned (applied, stale, removed, missing, …), non-zero counts only.
     var outcomes: [String: Int]
+    /// What the store wrote during the phase, where it counts it (TokenStore's Swift handle).
+    var writes: WriteFigures?
 
     /// A result from raw measurements.
     init(name: String, ops: Int, threads: Int, nanoseconds: UInt64, cpuNanoseconds: UInt64, samples: [UInt64],
@@ -76,5 +79,33 @@ struct PhaseResult: Codable, Sendable {
         latency = Latency(samples)
         self.peakRSSBytes = peakRSSBytes
         outcomes = tally.nonZero
+    }
+}
+
+/// What TokenStore wrote during one phase: the difference of `TokenStore.writeActivity`
+/// (counted since the handle opened) across the phase.
+struct WriteFigures: Codable, Sendable {
+    /// Bytes appended to the write-ahead log.
+    var logBytes: Int
+    /// Bytes checkpoints wrote: journal and pages.
+    var checkpointBytes: Int
+    /// Manifests and space reserved for growing files.
+    var otherBytes: Int
+    /// Checkpoints completed during the phase.
+    var checkpoints: Int
+    /// The longest checkpoint pause of the handle since it opened, at the end of the phase.
+    var handleLongestPauseNs: Double
+    /// True when a checkpoint of this phase set that longest pause, so that it is this
+    /// phase's own; otherwise this phase's longest pause is at most `handleLongestPauseNs`.
+    var longestPauseInPhase: Bool
+
+    /// The activity between two readings of the same handle.
+    init(before: WriteActivity, after: WriteActivity) {
+        logBytes = Int(after.logBytes - before.logBytes)
+        checkpointBytes = Int(after.checkpointBytes - before.checkpointBytes)
+        otherBytes = Int(after.otherBytes - before.otherBytes)
+        checkpoints = Int(after.checkpoints - before.checkpoints)
+        handleLongestPauseNs = Double(after.longestCheckpointPauseNanoseconds)
+        longestPauseInPhase = after.longestCheckpointPauseNanoseconds > before.longestCheckpointPauseNanoseconds
     }
 }

@@ -224,8 +224,8 @@ final class NaiveStore: BenchStore, @unchecked Sendable {
             createdAt: record.createdAt, updatedAt: record.updatedAt)
     }
 
-    /// DOMAIN.md's bounce table.
-    private static func classify(_ code: String) -> BounceCategory {
+    /// DOMAIN.md's bounce table (the peer section resolves its bounces' categories with it too).
+    static func classify(_ code: String) -> BounceCategory {
         if let category = categories[code] { return category }
         if let status = Int(code), (500...599).contains(status) { return .transient }
         return .unknown

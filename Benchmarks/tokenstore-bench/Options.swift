@@ -8,17 +8,17 @@ struct BenchOptions: Sendable, Codable {
     /// Registrations loaded in phase 1; also the number of `(device, app)` keys.
     var records = 1_000_000
     /// `changeUser` calls in phase 2.
-    var reassignments = 1_000_000
+    var reassignments = 250_000
     /// Bounces in phase 3, each on a distinct token.
-    var bounces = 500_000
+    var bounces = 100_000
     /// Calls per lookup kind in phase 4.
-    var lookups = 1_000_000
+    var lookups = 250_000
     /// Operations per thread count in the mixed workload (phase 6).
-    var mixedOps = 1_000_000
+    var mixedOps = 250_000
     /// Threads for the load, reassignment, bounce and lookup phases.
     var threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// Thread counts the mixed workload runs at.
-    var mixedThreads = [1, 2, 4]
+    var mixedThreads = [1, 2]
     /// Durability mode name: `none`, `interval` or `always`.
     var durability = "interval"
     /// Sync interval for `interval` durability.
@@ -36,7 +36,15 @@ struct BenchOptions: Sendable, Codable {
     /// How long the writer child writes before it is killed, in milliseconds.
     var writerMilliseconds = 1000
     /// Also run the naive baseline (in a child process) and print ratios.
-    var baseline = true
+    var baseline = false
+    /// The peers of the peer comparison (`Peers.swift`), in run order; empty skips it.
+    var peers = PeerKind.defaults
+    /// Records of the peer section; the other peer phases' sizes follow from it.
+    var peerRecords = 1_000_000
+    /// The name `dlopen` loads LMDB by.
+    var lmdbLibrary = "liblmdb.so.0"
+    /// The name `dlopen` loads SQLite by.
+    var sqliteLibrary = "libsqlite3.so.0"
     /// True when `--quick` picked tiny sizes.
     var quick = false
 
@@ -82,23 +90,35 @@ extension BenchOptions {
     static let usage = """
         usage: tokenstore-bench [options]
 
-        Benchmarks TokenStore beside a naive in-memory baseline (a Dictionary per index behind
-        one lock) on realistic, deterministic push-token data. With no options it loads 1M
-        records and finishes in about a minute on 2 cores.
+        Benchmarks TokenStore on realistic, deterministic push-token data: its own phases
+        through the Swift API on several threads, then a peer comparison on one thread through
+        the C ABI beside LMDB (loaded at run time) and an in-memory hash, with the ratios the
+        engine's goals ask for. With no options it loads 1M records and finishes in about a
+        minute on 2 cores.
 
         sizes:
-          --records N          registrations to load (default 1000000)
-          --reassignments N    changeUser calls (default 1000000)
-          --bounces N          bounces on distinct tokens (default records/2)
-          --lookups N          calls per lookup kind (default records)
-          --mixed-ops N        operations per thread count in the mixed workload (default records)
+          --records N          registrations to load; also the peer section's size (default 1000000)
+          --reassignments N    changeUser calls (default records/4)
+          --bounces N          bounces on distinct tokens (default records/10)
+          --lookups N          calls per lookup kind (default records/4)
+          --mixed-ops N        operations per thread count in the mixed workload (default records/4)
           --quick              tiny sizes for a smoke test (a few seconds)
         execution:
           --threads N          threads for load, reassignments, bounces, lookups (default: cores)
-          --mixed-threads L    comma-separated thread counts for the mixed workload (default 1,2,4)
+          --mixed-threads L    comma-separated thread counts for the mixed workload (default 1,2)
           --seed N             seed of the generated data (default 42)
           --writer-ms N        how long the writer writes before SIGKILL (default 1000)
-          --no-baseline        skip the baseline (saves time and memory at 10M records)
+          --baseline           also run every phase against the naive baseline (a Dictionary per
+                               index behind one lock) in a child process, with ratios
+          --no-baseline        skip the baseline (the default)
+        peers (one thread, C ABI; register, change_user, bounce and get on the same inputs):
+          --peers L            comma-separated, run in this order: tokenstore, lmdb, memory,
+                               sqlite (default tokenstore,lmdb,memory)
+          --no-peers           skip the peer comparison
+          --peer-records N     records of the peer section: N register, N change_user, N/10 bounce,
+                               N get (default records)
+          --lmdb-library NAME  what dlopen loads LMDB by (default liblmdb.so.0)
+          --sqlite-library N   what dlopen loads SQLite by (default libsqlite3.so.0)
         store:
           --durability MODE    none | interval | always (default interval)
           --interval-ms N      sync interval for interval durability (default 1000)
@@ -150,7 +170,22 @@ extension BenchOptions {
                 guard let seed = UInt64(text) else { throw UsageError(description: "--seed needs an unsigned integer") }
                 options.seed = seed
             case "--writer-ms": options.writerMilliseconds = try count(flag)
+            case "--baseline": options.baseline = true
             case "--no-baseline": options.baseline = false
+            case "--peers":
+                let text = try value(flag)
+                let list = text.split(separator: ",").map { PeerKind(rawValue: String($0)) }
+                guard !list.isEmpty, list.allSatisfy({ $0 != nil }), Set(list).count == list.count else {
+                    throw UsageError(description: """
+                        --peers needs distinct names from \(PeerKind.allCases.map(\.rawValue).joined(separator: ", ")), \
+                        got '\(text)'
+                        """)
+                }
+                options.peers = list.compactMap { $0 }
+            case "--no-peers": options.peers = []
+            case "--peer-records": options.peerRecords = try count(flag)
+            case "--lmdb-library": options.lmdbLibrary = try value(flag)
+            case "--sqlite-library": options.sqliteLibrary = try value(flag)
             case "--durability":
                 let mode = try value(flag)
                 guard ["none", "interval", "always"].contains(mode) else {
@@ -192,12 +227,13 @@ extension BenchOptions {
     private mutating func deriveSizes(explicit: Set<String>) {
         if quick {
             if !explicit.contains("--records") { records = 20_000 }
-            if !explicit.contains("--reassignments") { reassignments = 20_000 }
             if !explicit.contains("--writer-ms") { writerMilliseconds = 200 }
         }
-        if !explicit.contains("--bounces") { bounces = records / 2 }
-        if !explicit.contains("--lookups") { lookups = records }
-        if !explicit.contains("--mixed-ops") { mixedOps = records }
+        if !explicit.contains("--peer-records") { peerRecords = records }
+        if !explicit.contains("--reassignments") { reassignments = max(1, records / 4) }
+        if !explicit.contains("--bounces") { bounces = records / 10 }
+        if !explicit.contains("--lookups") { lookups = max(1, records / 4) }
+        if !explicit.contains("--mixed-ops") { mixedOps = max(1, records / 4) }
     }
 
     /// The arguments that make a child process run with exactly these settings.

@@ -74,6 +74,9 @@ struct PhaseSuite<Store: BenchStore> {
     private func phase(_ name: String, ops: Int, threads: Int, _ plan: @escaping @Sendable (Int) -> Operation)
         -> PhaseResult
     {
-        runner.run(name, StoreWorkload(store: store, plan: plan), ops: ops, threads: threads)
+        let before = store.writeActivity
+        var result = runner.run(name, StoreWorkload(store: store, plan: plan), ops: ops, threads: threads)
+        if let before, let after = store.writeActivity { result.writes = WriteFigures(before: before, after: after) }
+        return result
     }
 }

@@ -18,6 +18,10 @@ struct Report: Codable, Sendable {
     var baseline: SideResult?
     /// The issue's targets against the engine's figures.
     var targets: [TargetCheck]
+    /// The peer comparison, unless `--no-peers`.
+    var peers: PeerSection?
+    /// Issue 10's goals: TokenStore against its peers, and its checkpoint figures.
+    var goals: [GoalCheck]
     /// Wall time of the whole run, both sides and generation included.
     var totalSeconds: Double
 
@@ -116,6 +120,79 @@ extension Report {
         if let disk = engine.disk {
             checks.append(TargetCheck(
                 target: "≤ 2× raw bytes on disk", measured: Format.ratio(disk.ratio), met: disk.ratio <= 2))
+        }
+        return checks
+    }
+}
+
+/// One row of issue 10's goal table, measured in this run.
+struct GoalCheck: Codable, Sendable {
+    /// What is compared.
+    var row: String
+    /// The measured value (a ratio, or nanoseconds for the pause); `nil` when not measured.
+    var value: Double?
+    /// The value as printed, or why it is missing.
+    var measured: String
+    /// The goal and the floor as printed, e.g. "≥ 10×".
+    var goal: String, floor: String
+    /// Whether the value reaches the goal and the floor; `nil` when not measured or when
+    /// the row has no floor.
+    var goalMet: Bool?, floorMet: Bool?
+}
+
+extension Report {
+    /// Issue 10's goal table against this run: ratios of TokenStore's rate to LMDB's and the
+    /// in-memory hash's in the peer section, the mixed workload's scaling, and the
+    /// checkpoint figures of the Swift phases (`TokenStore.writeActivity`).
+    static func goals(_ engine: SideResult, peers: PeerSection?) -> [GoalCheck] {
+        var checks: [GoalCheck] = []
+        /// `≥ 5×`, `≥ 1.8×`.
+        func atLeast(_ bound: Double) -> String {
+            "≥ " + (bound == bound.rounded() ? Format.fixed(bound) : Format.fixed(bound, 1)) + "×"
+        }
+        func ratio(_ row: String, _ value: Double?, missing: String, goal: Double, floor: Double?) {
+            guard let value, value.isFinite else {
+                return checks.append(GoalCheck(
+                    row: row, measured: missing, goal: atLeast(goal), floor: floor.map(atLeast) ?? "–"))
+            }
+            checks.append(GoalCheck(
+                row: row, value: value, measured: Format.ratio(value), goal: atLeast(goal),
+                floor: floor.map(atLeast) ?? "–", goalMet: value >= goal, floorMet: floor.map { value >= $0 }))
+        }
+        func peerRatio(_ phase: PeerPhase, over other: PeerKind, goal: Double, floor: Double?) {
+            let row = "\(phase.rawValue): TokenStore ÷ \(other.label)"
+            let mine = peers?.peer(.tokenstore)?.phase(phase), theirs = peers?.peer(other)?.phase(phase)
+            let missing = peers == nil ? "peers not run" : mine == nil ? "TokenStore peer not run" : "\(other.label) not run"
+            let value = mine.flatMap { mine in theirs.map { mine.opsPerSecond / $0.opsPerSecond } }
+            ratio(row, value, missing: missing, goal: goal, floor: floor)
+        }
+        peerRatio(.changeUser, over: .lmdb, goal: 10, floor: 5)
+        peerRatio(.bounce, over: .lmdb, goal: 10, floor: 5)
+        peerRatio(.register, over: .lmdb, goal: 5, floor: 3)
+        peerRatio(.get, over: .lmdb, goal: 3, floor: 2)
+        peerRatio(.get, over: .memory, goal: 1, floor: nil)
+
+        let one = engine.phase(PhaseName.mixed(threads: 1)), two = engine.phase(PhaseName.mixed(threads: 2))
+        ratio("mixed workload: 2 threads ÷ 1 thread", one.flatMap { one in two.map { $0.opsPerSecond / one.opsPerSecond } },
+              missing: "needs --mixed-threads with 1 and 2", goal: 1.8, floor: 1.5)
+
+        let writes = engine.phases.compactMap(\.writes)
+        let checkpoints = writes.reduce(0) { $0 + $1.checkpoints }
+        if checkpoints == 0 {
+            let reason = writes.isEmpty ? "no write activity counted" : "no checkpoint ran during the phases"
+            checks.append(GoalCheck(row: "longest checkpoint pause (Swift phases)", measured: reason, goal: "≤ 5 ms", floor: "≤ 20 ms"))
+            checks.append(GoalCheck(row: "checkpoint bytes ÷ log bytes (Swift phases)", measured: reason, goal: "≤ 2×", floor: "≤ 3×"))
+        } else {
+            let pause = writes.map(\.handleLongestPauseNs).max() ?? 0
+            checks.append(GoalCheck(
+                row: "longest checkpoint pause (Swift phases)", value: pause, measured: Format.nanoseconds(pause),
+                goal: "≤ 5 ms", floor: "≤ 20 ms", goalMet: pause <= 5e6, floorMet: pause <= 20e6))
+            let log = writes.reduce(0) { $0 + $1.logBytes }, checkpointed = writes.reduce(0) { $0 + $1.checkpointBytes }
+            let amplification = Double(checkpointed) / Double(max(log, 1))
+            checks.append(GoalCheck(
+                row: "checkpoint bytes ÷ log bytes (Swift phases)", value: amplification,
+                measured: Format.ratio(amplification), goal: "≤ 2×", floor: "≤ 3×",
+                goalMet: amplification <= 2, floorMet: amplification <= 3))
         }
         return checks
     }

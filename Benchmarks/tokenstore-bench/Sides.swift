@@ -22,15 +22,11 @@ struct SideResult: Codable, Sendable {
     func phase(_ name: String) -> PhaseResult? { phases.first { $0.name == name } }
 }
 
-/// Runs every phase against TokenStore in this process.
-func runEngine(options: BenchOptions, directory: String) -> SideResult {
+/// Runs every phase against TokenStore in this process, on `plans` (generated in
+/// `generationSeconds`).
+func runEngine(options: BenchOptions, directory: String, plans: Plans, generationSeconds: Double) -> SideResult {
     let progress = Progress(prefix: "engine")
     let runner = PhaseRunner(progress: progress)
-    let start = monotonicNanoseconds()
-    let plans = progress.timed("generate \(options.records) records") {
-        Plans(dataset: Dataset(records: options.records, seed: options.seed))
-    }
-    let generationSeconds = Double(monotonicNanoseconds() - start) / 1e9
 
     /// Opens the store and the phases over it.
     func open() -> PhaseSuite<EngineStore> {

@@ -97,6 +97,7 @@ extension Report {
         lines.append("")
         lines += phaseTable
         lines.append("")
+        if !writeLines.isEmpty { lines += writeLines; lines.append("") }
         lines += segmentTable
         lines.append("")
         lines += scalingLines
@@ -109,6 +110,9 @@ extension Report {
             let verdict = check.met.map { $0 ? "met   " : "MISSED" } ?? "n/a   "
             lines.append("  \(verdict) \(Format.pad(check.target, 52, left: true)) \(check.measured)")
         }
+        if let peers { lines.append(""); lines += peerLines(peers) }
+        lines.append("")
+        lines += goalLines
         return lines.joined(separator: "\n")
     }
 
@@ -116,13 +120,13 @@ extension Report {
         let hasBaseline = baseline != nil
         var header = Format.pad("phase", 30, left: true) + Format.pad("thr", 4) + Format.pad("ops", 12)
             + Format.pad("ops/s", 10) + Format.pad("ns/op", 8) + Format.pad("cpu", 7) + Format.pad("p50", 9) + Format.pad("p99", 9)
-            + Format.pad("p99.9", 9) + Format.pad("peak RSS", 10)
+            + Format.pad("p99.9", 9) + Format.pad("max", 9) + Format.pad("peak RSS", 10)
         if hasBaseline {
             header += " │" + Format.pad("baseline", 10) + Format.pad("cpu", 7) + Format.pad("×", 8) + Format.pad("base RSS", 10)
         }
         var lines = [
             "Throughput: ops/s over wall time; ns/op = wall time × threads / ops; cpu = worker CPU ns per op;",
-            "latency sampled every 64th op (each sample includes ~\(Int(machine.timerOverheadNs)) ns of clock reads);",
+            "latency sampled every 64th op, max of the samples (each includes ~\(Int(machine.timerOverheadNs)) ns of clock reads);",
             "× = engine ops/s ÷ baseline ops/s",
             header,
             String(repeating: "─", count: header.count),
@@ -134,6 +138,7 @@ extension Report {
                 + Format.pad(phase.latency.map { Format.nanoseconds($0.p50Ns) } ?? "–", 9)
                 + Format.pad(phase.latency.map { Format.nanoseconds($0.p99Ns) } ?? "–", 9)
                 + Format.pad(phase.latency.map { Format.nanoseconds($0.p999Ns) } ?? "–", 9)
+                + Format.pad(phase.latency.map { Format.nanoseconds($0.maxNs) } ?? "–", 9)
                 + Format.pad(Format.bytes(phase.peakRSSBytes), 10)
             if hasBaseline {
                 let base = baselinePhase(for: phase.name)
@@ -251,7 +256,120 @@ extension Report {
         ]
     }
 
-    private static func outcomes(_ outcomes: [String: Int]) -> String {
+    static func outcomes(_ outcomes: [String: Int]) -> String {
         outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: " · ")
+    }
+}
+
+extension Report {
+    /// Bytes per operation that TokenStore's Swift handle wrote in each write phase.
+    fileprivate var writeLines: [String] {
+        let phases = engine.phases.filter { phase in
+            phase.writes.map { $0.logBytes + $0.checkpointBytes + $0.otherBytes > 0 || $0.checkpoints > 0 } ?? false
+        }
+        guard !phases.isEmpty else { return [] }
+        let header = Format.pad("phase", 30, left: true) + Format.pad("log B/op", 10) + Format.pad("ckpt B/op", 11)
+            + Format.pad("other B/op", 12) + Format.pad("ckpt ÷ log", 12) + Format.pad("checkpoints", 13)
+            + Format.pad("longest pause", 15)
+        var lines = [
+            "Writes per phase (TokenStore.writeActivity of the Swift handle); longest pause: the longest time a",
+            "checkpoint held writers out; \"≤\" marks the handle's longest so far when no checkpoint of the phase exceeded it",
+            header,
+            String(repeating: "─", count: header.count),
+        ]
+        for phase in phases {
+            let writes = phase.writes!
+            let ops = Double(max(phase.ops, 1))
+            let pause = writes.checkpoints == 0
+                ? "–" : (writes.longestPauseInPhase ? "" : "≤ ") + Format.nanoseconds(writes.handleLongestPauseNs)
+            lines.append(
+                Format.pad(phase.name, 30, left: true) + Format.pad(Format.fixed(Double(writes.logBytes) / ops), 10)
+                    + Format.pad(Format.fixed(Double(writes.checkpointBytes) / ops), 11)
+                    + Format.pad(Format.fixed(Double(writes.otherBytes) / ops), 12)
+                    + Format.pad(writes.logBytes == 0 ? "–" : Format.ratio(Double(writes.checkpointBytes) / Double(writes.logBytes)), 12)
+                    + Format.pad(Format.count(writes.checkpoints), 13) + Format.pad(pause, 15))
+        }
+        return lines
+    }
+
+    /// The peer comparison: one row per phase and peer, then agreement and disk.
+    fileprivate func peerLines(_ section: PeerSection) -> [String] {
+        let n = section.records
+        var lines = [
+            "Peers (issue 10): one thread each, the same pre-rendered inputs: \(Format.count(n)) register, "
+                + "\(Format.count(n)) change_user, \(Format.count(n / 10)) bounce, \(Format.count(n)) get",
+            "(\(Format.bytes(section.inputBytes)) of inputs rendered in \(Format.seconds(section.renderSeconds)), untimed)",
+        ]
+        for peer in section.peers {
+            lines.append("  \(Format.pad(peer.label, 16, left: true)) \(peer.note)")
+        }
+        let header = Format.pad("phase", 13, left: true) + Format.pad("peer", 16, left: true) + Format.pad("ops", 10)
+            + Format.pad("ops/s", 10) + Format.pad("ns/op", 8) + Format.pad("cpu", 7) + Format.pad("p50", 9)
+            + Format.pad("p99", 9) + Format.pad("p99.9", 9) + Format.pad("max", 9) + Format.pad("wchar", 8)
+            + Format.pad("dirtied", 9) + Format.pad("growth", 8) + Format.pad("RSS +", 10)
+        lines += [
+            "Every operation timed (one clock read between operations, ~\(Int(machine.timerOverheadNs / 2)) ns each); "
+                + "wchar, dirtied, growth: bytes per operation",
+            "written through write calls (/proc/self/io wchar), of page cache dirtied incl. mmap (write_bytes), and of growth "
+                + "of the files' allocated size;",
+            "RSS +: the phase's peak resident memory over the process's just before the peer opened",
+            header,
+            String(repeating: "─", count: header.count),
+        ]
+        let ran = section.peers.filter(\.available)
+        for phase in PeerPhase.allCases {
+            for (index, peer) in ran.enumerated() {
+                guard let result = peer.phase(phase) else { continue }
+                let ops = Double(max(result.ops, 1))
+                lines.append(
+                    Format.pad(index == 0 ? phase.rawValue : "", 13, left: true) + Format.pad(peer.label, 16, left: true)
+                        + Format.pad(Format.count(result.ops), 10) + Format.pad(Format.rate(result.opsPerSecond), 10)
+                        + Format.pad(Format.fixed(result.nsPerOp), 8) + Format.pad(Format.fixed(result.cpuNsPerOp), 7)
+                        + Format.pad(result.latency.map { Format.nanoseconds($0.p50Ns) } ?? "–", 9)
+                        + Format.pad(result.latency.map { Format.nanoseconds($0.p99Ns) } ?? "–", 9)
+                        + Format.pad(result.latency.map { Format.nanoseconds($0.p999Ns) } ?? "–", 9)
+                        + Format.pad(result.latency.map { Format.nanoseconds($0.maxNs) } ?? "–", 9)
+                        + Format.pad(Format.fixed(Double(result.syscallWriteBytes) / ops), 8)
+                        + Format.pad(Format.fixed(Double(result.dirtiedBytes) / ops), 9)
+                        + Format.pad(Format.fixed(Double(result.fileGrowthBytes) / ops), 8)
+                        + Format.pad(Format.bytes(result.peakOverOpenBytes), 10))
+            }
+        }
+        if let first = ran.first {
+            lines.append("")
+            lines.append("  agreement: every peer ends with \(Format.count(first.liveTokens)) live tokens and counted the same "
+                + "outcomes in every phase")
+            for phase in PeerPhase.allCases {
+                if let outcomes = first.phase(phase)?.outcomes, !outcomes.isEmpty {
+                    lines.append("    \(Format.pad(phase.rawValue, 12, left: true)) \(Report.outcomes(outcomes))")
+                }
+            }
+            let disks = ran.filter { $0.diskAllocatedBytes > 0 }.map { peer in
+                "\(peer.label) \(Format.bytes(peer.diskAllocatedBytes)) allocated (\(Format.bytes(peer.diskBytes)) logical, "
+                    + "\(Format.fixed(Double(peer.diskAllocatedBytes) / Double(max(peer.liveTokens, 1)))) B/token)"
+            }
+            if !disks.isEmpty { lines.append("  disk after close: " + disks.joined(separator: "; ")) }
+            if section.peer(.tokenstore) != nil {
+                lines.append("  TokenStore's log / checkpoint / other split is counted by its Swift API only (ts_* has no accessor): "
+                    + "see \"Writes per phase\"")
+            }
+        }
+        return lines
+    }
+
+    /// Issue 10's goal table: measured, goal and floor, and whether each is met.
+    fileprivate var goalLines: [String] {
+        let header = "  " + Format.pad("", 48, left: true) + Format.pad("measured", 10) + Format.pad("goal", 9)
+            + Format.pad("floor", 9) + "   " + Format.pad("floor", 7, left: true) + Format.pad("goal", 7, left: true)
+        var lines = ["Goals (issue 10): peers at one thread through the C ABI; mixed, pauses and bytes from the Swift phases", header]
+        func verdict(_ met: Bool?) -> String { met.map { $0 ? "met" : "MISSED" } ?? "–" }
+        for check in goals {
+            lines.append(
+                "  " + Format.pad(check.row, 48, left: true) + Format.pad(check.value == nil ? "–" : check.measured, 10)
+                    + Format.pad(check.goal, 9) + Format.pad(check.floor, 9) + "   "
+                    + Format.pad(verdict(check.floorMet), 7, left: true) + Format.pad(verdict(check.goalMet), 7, left: true)
+                    + (check.value == nil ? check.measured : ""))
+        }
+        return lines
     }
 }

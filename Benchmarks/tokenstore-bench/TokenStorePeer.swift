@@ -1,0 +1,76 @@
+import CTokenStore
+
+/// TokenStore as a C program drives it: `ts_open`, `ts_register`, `ts_change_user`,
+/// `ts_bounce`, `ts_get` and `ts_count`, with the run's durability (interval by default).
+///
+/// The store keeps more than the peers' three indexes (each user's changelog, segment
+/// counters) because that is what it is; the peers keep what the same application logic
+/// needs for these four operations.
+final class TokenStorePeer: Peer {
+    private var handle: OpaquePointer?
+
+    /// Creates a store in `directory`.
+    init(directory: String, options: BenchOptions) {
+        handle = CBoundary.open(directory: directory, options: options)
+    }
+
+    func begin(_ phase: PeerPhase) {}
+    func finish(_ phase: PeerPhase) {}
+
+    func register(_ input: RegisterInput) -> Outcome {
+        let status = ts_register(
+            handle, input.deviceID.base, input.appID.base, input.token.base, input.platform, input.authorization,
+            input.userID?.base, input.at)
+        switch status {
+        case CBoundary.ok: return .applied
+        case CBoundary.stale: return .stale
+        default: fail("ts_register failed: status \(status)")
+        }
+    }
+
+    func changeUser(_ input: ChangeUserInput) -> Outcome {
+        let status = ts_change_user(handle, input.deviceID.base, input.appID.base, input.userID?.base, input.at)
+        switch status {
+        case CBoundary.ok: return .applied
+        case CBoundary.stale: return .stale
+        case CBoundary.notFound: return .missing
+        default: fail("ts_change_user failed: status \(status)")
+        }
+    }
+
+    func bounce(_ input: BounceInput) -> Outcome {
+        var outcome: Int32 = 0
+        let status = ts_bounce(handle, input.token.base, input.errorCode.base, input.providerTimestamp, input.at, &outcome)
+        switch (status, outcome) {
+        case (CBoundary.ok, 1): return .removed
+        case (CBoundary.ok, 2): return .quarantined
+        case (CBoundary.ok, 3): return .kept
+        case (CBoundary.ok, 4): return .staleBounce
+        case (CBoundary.notFound, _): return .missing
+        default: fail("ts_bounce failed: status \(status), outcome \(outcome)")
+        }
+    }
+
+    func get(_ input: GetInput) -> Outcome {
+        var length = 0
+        let status = ts_get(handle, input.deviceID.base, input.appID.base, CBoundary.addTokenLength, &length)
+        switch status {
+        case CBoundary.ok: return length > 0 ? .found : .missing
+        case CBoundary.notFound: return .missing
+        default: fail("ts_get failed: status \(status)")
+        }
+    }
+
+    func liveTokens() -> Int {
+        var tokens: UInt64 = 0
+        let status = ts_count(handle, &tokens)
+        guard status == CBoundary.ok else { fail("ts_count failed: status \(status)") }
+        return Int(tokens)
+    }
+
+    func close() {
+        let status = ts_close(handle)
+        handle = nil
+        guard status == CBoundary.ok else { fail("ts_close failed: status \(status)") }
+    }
+}
