@@ -50,10 +50,8 @@ enum Checkpoint {
 
         init(directory: String) throws(SystemError) {
             file = try FileDescriptor.open(directory + "/" + Checkpoint.journalName, name: Checkpoint.journalName, create: true)
-            do throws(SystemError) { try file.truncate(to: 0) } catch {
-                file.close()
-                throw error
-            }
+            // Every property is set by now, so a throw runs `deinit`, which closes the file.
+            try file.truncate(to: 0)
         }
 
         deinit {

@@ -115,7 +115,10 @@ final class ShardedStore: @unchecked Sendable {
                 do throws(SystemError) { try manifest.write(directory: directory) } catch { throw error.storeError }
             }
         } catch {
+            // Closed here and marked, so that `deinit` (which runs when `self` was already
+            // whole) does not close the descriptor a second time.
             lockFile.close()
+            lockReleased = true
             throw error
         }
         do throws(TokenStoreError) {
@@ -129,7 +132,8 @@ final class ShardedStore: @unchecked Sendable {
                 }, inspectDropped: inspectDropped)
             manifest = opened
         } catch {
-            lockFile.close()
+            // `self` is whole here, so throwing runs `deinit`: leave the closing to it, or
+            // the lock's descriptor is closed twice (the second time, another file's).
             throw error
         }
         checkpointedLSN.store(manifest.checkpointLSN, ordering: .relaxed)
