@@ -17,8 +17,15 @@ import Glibc
 /// and the checkpointer copies the rest (`capturePending`) a batch at a time under this
 /// shard's lock. Every page thus reaches the journal exactly as it was at the snapshot.
 ///
+/// The mapping sits at the start of a larger reservation of address space, so that growth
+/// maps fresh zero pages (anonymous, private) right after it instead of moving it: a grown
+/// page is written without reading the file or copying a page-cache page, and the private
+/// copies of written pages stay where they are. The file is reserved to the same length
+/// (`posix_fallocate`) and reads as zeros there too, so the two agree until a checkpoint
+/// writes the page. Only growth past the reservation moves the mapping.
+///
 /// Raw pointers into the mapping stay inside this type and its callers in `Storage/`;
-/// they are valid only while the owning shard's lock is held, because `grow` moves them.
+/// they are valid only while the owning shard's lock is held, because `grow` may move them.
 final class MappedFile {
     static let pageSize = 4096
 
@@ -30,6 +37,8 @@ final class MappedFile {
     @exclusivity(unchecked) private(set) var base: UnsafeMutableRawPointer
     /// The mapped length, equal to the file's length.
     @exclusivity(unchecked) private(set) var size: Int
+    /// The address space reserved at `base`; the mapping grows in place up to it.
+    @exclusivity(unchecked) private var reserved: Int
     @exclusivity(unchecked) private var dirty: [UInt64]
     /// Pages of the running checkpoint's snapshot not yet copied into its journal.
     @exclusivity(unchecked) private var pending: [UInt64]
@@ -57,13 +66,12 @@ final class MappedFile {
             guard size % MappedFile.pageSize == 0 else {
                 throw SystemError(errno: EINVAL, operation: "size", file: name)
             }
-            guard let p = SystemCalls.current.mmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.raw) else {
-                throw SystemError(errno: errno, operation: "mmap", file: name)
-            }
+            let reserved = MappedFile.reservation(for: size)
+            self.base = try MappedFile.map(fd, size: size, reserving: reserved)
             self.file = fd
             self.fileID = fileID
-            self.base = p
             self.size = size
+            self.reserved = reserved
             self.dirty = [UInt64](repeating: 0, count: (size / MappedFile.pageSize + 63) / 64)
             self.pending = self.dirty
             self.inFlight = self.dirty
@@ -74,8 +82,30 @@ final class MappedFile {
     }
 
     deinit {
-        _ = SystemCalls.current.munmap(base, size)
+        _ = SystemCalls.current.munmap(base, reserved)
         file.close()
+    }
+
+    /// The address space to reserve for a file of `size` bytes: room to grow several times
+    /// over before the mapping has to move, without claiming terabytes for tiny stores.
+    static func reservation(for size: Int) -> Int {
+        let granule = 2 << 20
+        return (max(64 << 20, size * 8) + granule - 1) & ~(granule - 1)
+    }
+
+    /// Reserves `reserving` bytes of address space and maps `file`'s first `size` bytes
+    /// privately at its start; the rest stays inaccessible until `grow` maps it.
+    private static func map(_ file: FileDescriptor, size: Int, reserving: Int) throws(SystemError) -> UnsafeMutableRawPointer {
+        let calls = SystemCalls.current
+        guard let region = calls.mmap(nil, reserving, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1) else {
+            throw SystemError(errno: errno, operation: "mmap", file: file.name)
+        }
+        guard calls.mmap(region, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, file.raw) != nil else {
+            let failure = SystemError(errno: errno, operation: "mmap", file: file.name)
+            _ = calls.munmap(region, reserving)
+            throw failure
+        }
+        return region
     }
 
     /// Records that `[offset, offset + length)` is about to change, so the next checkpoint
@@ -162,9 +192,10 @@ final class MappedFile {
     /// Extends the file and the mapping to `newSize`; the new bytes read as zero.
     ///
     /// The file's blocks are reserved first (`posix_fallocate`), so that a full filesystem
-    /// is an error here rather than a `SIGBUS` when a page is first touched. Remaps rather
-    /// than `mremap`s, so the private copies of changed pages are carried over by hand:
-    /// clean pages read the same from the file in either mapping.
+    /// is an error here rather than a `SIGBUS` when a page is first touched. Within the
+    /// reservation the new pages are anonymous zero pages mapped in place; past it the file
+    /// is mapped anew in a larger reservation, and the pages whose newest bytes exist only
+    /// in the old mapping are copied over (clean pages read the same from the file).
     func grow(to newSize: Int) throws(SystemError) {
         precondition(newSize % MappedFile.pageSize == 0)
         guard newSize > size else { return }
@@ -172,11 +203,31 @@ final class MappedFile {
             try? file.truncate(to: size)
             throw error
         }
-        guard let p = SystemCalls.current.mmap(newSize, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.raw) else {
-            let failure = SystemError(errno: errno, operation: "mmap", file: file.name)
+        do throws(SystemError) {
+            if newSize <= reserved { try extendInPlace(to: newSize) } else { try move(to: newSize) }
+        } catch {
             try? file.truncate(to: size)
-            throw failure
+            throw error
         }
+        size = newSize
+        let words = (newSize / MappedFile.pageSize + 63) / 64
+        if dirty.count < words {
+            dirty.append(contentsOf: repeatElement(0, count: words - dirty.count))
+            pending.append(contentsOf: repeatElement(0, count: words - pending.count))
+            inFlight.append(contentsOf: repeatElement(0, count: words - inFlight.count))
+        }
+    }
+
+    private func extendInPlace(to newSize: Int) throws(SystemError) {
+        let flags = MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS
+        guard SystemCalls.current.mmap(base + size, newSize - size, PROT_READ | PROT_WRITE, flags, -1) != nil else {
+            throw SystemError(errno: errno, operation: "mmap", file: file.name)
+        }
+    }
+
+    private func move(to newSize: Int) throws(SystemError) {
+        let newReservation = MappedFile.reservation(for: newSize)
+        let p = try MappedFile.map(file, size: newSize, reserving: newReservation)
         for w in dirty.indices where dirty[w] | pending[w] | inFlight[w] != 0 {
             var bits = dirty[w] | pending[w] | inFlight[w]
             while bits != 0 {
@@ -186,15 +237,9 @@ final class MappedFile {
                 bits &= bits - 1
             }
         }
-        _ = SystemCalls.current.munmap(base, size)
+        _ = SystemCalls.current.munmap(base, reserved)
         base = p
-        size = newSize
-        let words = (newSize / MappedFile.pageSize + 63) / 64
-        if dirty.count < words {
-            dirty.append(contentsOf: repeatElement(0, count: words - dirty.count))
-            pending.append(contentsOf: repeatElement(0, count: words - pending.count))
-            inFlight.append(contentsOf: repeatElement(0, count: words - inFlight.count))
-        }
+        reserved = newReservation
     }
 
     // MARK: Bounds-checked access for the layers above

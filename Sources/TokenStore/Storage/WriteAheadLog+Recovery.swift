@@ -390,7 +390,7 @@ extension WriteAheadLog {
             file.close()
             return .blank
         }
-        guard let base = SystemCalls.current.mmap(segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
+        guard let base = SystemCalls.current.mmap(nil, segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
             let e = SystemError(errno: errno, operation: "mmap", file: name)
             file.close()
             throw e.storeError

@@ -265,7 +265,7 @@ final class WriteAheadLog: @unchecked Sendable {
         do throws(SystemError) {
             try file.truncate(to: 0)
             try file.allocate(to: segmentSize)
-            guard let base = SystemCalls.current.mmap(segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
+            guard let base = SystemCalls.current.mmap(nil, segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
                 throw SystemError(errno: errno, operation: "mmap", file: name)
             }
             let salt = mix64(UInt64.random(in: .min ... .max) ^ startLSN)

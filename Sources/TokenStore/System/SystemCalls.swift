@@ -19,8 +19,9 @@ struct SystemCalls: @unchecked Sendable {
     var fdatasync: (Int32) -> Int32 = { Glibc.fdatasync($0) }
     var ftruncate: (Int32, off_t) -> Int32 = { Glibc.ftruncate($0, $1) }
     var fallocate: (Int32, off_t, off_t) -> Int32 = { Glibc.posix_fallocate($0, $1, $2) }
-    var mmap: (Int, Int32, Int32, Int32) -> UnsafeMutableRawPointer? = { length, prot, flags, fd in
-        let p = Glibc.mmap(nil, length, prot, flags, fd, 0)
+    /// `mmap(address, length, prot, flags, fd, 0)`; `nil` on failure, with `errno` set.
+    var mmap: (UnsafeMutableRawPointer?, Int, Int32, Int32, Int32) -> UnsafeMutableRawPointer? = { address, length, prot, flags, fd in
+        let p = Glibc.mmap(address, length, prot, flags, fd, 0)
         return p == MAP_FAILED ? nil : p
     }
     var munmap: (UnsafeMutableRawPointer, Int) -> Int32 = { Glibc.munmap($0, $1) }

@@ -111,18 +111,23 @@ final class SyscallInterposer: @unchecked Sendable {
             if rc == 0 { self.locked { scope.recorder?.resized(file, to: Int(offset + length), truncating: false) } }
             return rc
         }
-        t.mmap = { length, prot, flags, fd in
-            guard let (scope, file) = self.scope(forFD: fd) else { return base.mmap(length, prot, flags, fd) }
+        t.mmap = { address, length, prot, flags, fd in
+            // Zero pages mapped right after a file's mapping are that file growing in place.
+            var owner: (IOScope, String)? = fd >= 0 ? self.scope(forFD: fd) : nil
+            if fd < 0, flags & MAP_FIXED != 0, let a = address, let (scope, m) = self.scope(forAddress: a - 1) {
+                owner = (scope, m.file)
+            }
+            guard let (scope, file) = owner else { return base.mmap(address, length, prot, flags, fd) }
             if let e = scope.fault(.mmap, file) {
                 errno = e
                 return nil
             }
-            let p = base.mmap(length, prot, flags, fd)
+            let p = base.mmap(address, length, prot, flags, fd)
             if let p { self.locked { scope.mapped(p, length: length, file: file, shared: flags & MAP_SHARED != 0) } }
             return p
         }
         t.munmap = { p, length in
-            self.locked { self.scope?.unmapping(p) }
+            self.locked { self.scope?.unmapping(p, length: length) }
             return base.munmap(p, length)
         }
         t.msync = { p, length, flags in
@@ -273,5 +278,7 @@ final class IOScope: @unchecked Sendable {
         mappings.append(Mapping(base: p, length: length, file: file, shared: shared))
     }
 
-    fileprivate func unmapping(_ p: UnsafeMutableRawPointer) { mappings.removeAll { $0.base == p } }
+    fileprivate func unmapping(_ p: UnsafeMutableRawPointer, length: Int) {
+        mappings.removeAll { $0.base >= p && $0.base < p + length }
+    }
 }
