@@ -38,47 +38,37 @@ let maxPathBytes = 4096
 /// Reads at most `limit + 1` bytes, so an unterminated buffer is never over-read past that.
 @inline(__always)
 func argument(_ pointer: UnsafePointer<CChar>?, limit: Int) -> String? {
-    guard let pointer else { return nil }
-    let length = strnlen(pointer, limit + 1)
-    guard length != 0, length <= limit else { return nil }
-    return pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
-        String(validating: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-    }
+    guard let bytes = argumentBytes(pointer, limit: limit) else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
-/// Validates a C string argument in place and returns its bytes, or `nil` when it is NULL,
-/// empty, longer than `limit` bytes or not valid UTF-8. No copy, no allocation.
+/// A C string argument's bytes in place, or `nil` when it is NULL, empty or longer than
+/// `limit` bytes. Not checked for UTF-8: for the store's byte-level writes, which check it
+/// themselves, so that it is done once. No copy, no allocation.
 ///
 /// The buffer aliases the caller's memory and is valid for the duration of the C call only.
 @inline(__always)
-func argumentBytes(_ pointer: UnsafePointer<CChar>?, limit: Int) -> UnsafeRawBufferPointer? {
+func rawArgument(_ pointer: UnsafePointer<CChar>?, limit: Int) -> UnsafeRawBufferPointer? {
     guard let pointer else { return nil }
     let length = strnlen(pointer, limit + 1)
     guard length != 0, length <= limit else { return nil }
-    let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length)
-    guard isValidUTF8(bytes.assumingMemoryBound(to: UInt8.self)) else { return nil }
+    return UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length)
+}
+
+/// `rawArgument`, and `nil` too when the bytes are not valid UTF-8.
+@inline(__always)
+func argumentBytes(_ pointer: UnsafePointer<CChar>?, limit: Int) -> UnsafeRawBufferPointer? {
+    guard let bytes = rawArgument(pointer, limit: limit), Validate.isValidUTF8(bytes) else { return nil }
     return bytes
 }
 
-/// True when `bytes` are well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
-@inline(__always)
-func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-    let span = unsafe Span(_unsafeElements: bytes)
-    do {
-        _ = try UTF8Span(validating: span)
-        return true
-    } catch {
-        return false
-    }
-}
-
-/// The outcome of parsing an optional C string: absent (NULL), valid, or invalid.
+/// The outcome of parsing an optional C string for a write: absent (NULL), present, or invalid.
 enum OptionalArgument {
     /// The caller passed NULL.
     case absent
-    /// The caller passed a valid string.
-    case present(String)
-    /// The caller passed an empty, oversize or non-UTF-8 string.
+    /// The caller passed a non-empty string within the limit (its UTF-8 is checked by the write).
+    case present(UnsafeRawBufferPointer)
+    /// The caller passed an empty or oversize string.
     case invalid
 
     /// Parses `pointer`, where NULL is allowed and means "absent".
@@ -88,7 +78,7 @@ enum OptionalArgument {
             self = .absent
             return
         }
-        guard let value = argument(pointer, limit: limit) else {
+        guard let value = rawArgument(pointer, limit: limit) else {
             self = .invalid
             return
         }

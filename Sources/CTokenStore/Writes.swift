@@ -11,23 +11,23 @@ public func ts_register(
     _ userID: UnsafePointer<CChar>?, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in
-        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
-            let app = argument(appID, limit: Limits.maxAppIDBytes),
-            let tokenText = argument(token, limit: Limits.maxTokenBytes),
+        guard let device = rawArgument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = rawArgument(appID, limit: Limits.maxAppIDBytes),
+            let tokenBytes = rawArgument(token, limit: Limits.maxTokenBytes),
             let platform = Platform(c: platform),
             let authorization = Authorization(c: authorization),
             let at = eventTime(at)
         else { return TS_EINVAL }
-        let user: String?
+        let user: UnsafeRawBufferPointer?
         switch OptionalArgument(userID, limit: Limits.maxUserIDBytes) {
         case .absent: user = nil
         case .present(let value): user = value
         case .invalid: return TS_EINVAL
         }
-        let registration = Registration(
-            deviceID: device, appID: app, token: tokenText, platform: platform,
-            authorization: authorization, userID: user, at: at)
-        return writeStatus { () throws(TokenStoreError) in try store.register(registration) }
+        return writeStatus { () throws(TokenStoreError) in
+            try store.register(deviceID: device, appID: app, token: tokenBytes, platform: platform,
+                authorization: authorization, userID: user, at: at)
+        }
     }
 }
 
@@ -38,11 +38,11 @@ public func ts_change_user(
     _ userID: UnsafePointer<CChar>?, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in
-        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
-            let app = argument(appID, limit: Limits.maxAppIDBytes),
+        guard let device = rawArgument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = rawArgument(appID, limit: Limits.maxAppIDBytes),
             let at = eventTime(at)
         else { return TS_EINVAL }
-        let user: String?
+        let user: UnsafeRawBufferPointer?
         switch OptionalArgument(userID, limit: Limits.maxUserIDBytes) {
         case .absent: user = nil
         case .present(let value): user = value
@@ -61,8 +61,8 @@ public func ts_set_authorization(
     _ authorization: Int32, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in
-        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
-            let app = argument(appID, limit: Limits.maxAppIDBytes),
+        guard let device = rawArgument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = rawArgument(appID, limit: Limits.maxAppIDBytes),
             let authorization = Authorization(c: authorization),
             let at = eventTime(at)
         else { return TS_EINVAL }
@@ -78,7 +78,7 @@ public func ts_set_subscription(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ subscription: Int32, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes),
+        guard let user = rawArgument(userID, limit: Limits.maxUserIDBytes),
             let subscription = Subscription(c: subscription),
             let at = eventTime(at)
         else { return TS_EINVAL }
@@ -111,14 +111,14 @@ public func ts_bounce_ex(
     outOutcome.pointee = 0
     outCategory.pointee = 0
     return withStore(handle) { store in
-        guard let tokenText = argument(token, limit: Limits.maxTokenBytes),
-            let code = argument(errorCode, limit: Limits.maxErrorCodeBytes),
+        guard let tokenBytes = rawArgument(token, limit: Limits.maxTokenBytes),
+            let code = rawArgument(errorCode, limit: Limits.maxErrorCodeBytes),
             let providerTime = eventTime(providerTimestamp),
             let at = eventTime(at)
         else { return TS_EINVAL }
         do throws(TokenStoreError) {
             let result = try store.bounce(
-                token: tokenText, errorCode: code, providerTimestamp: providerTime == 0 ? nil : providerTime,
+                token: tokenBytes, errorCode: code, providerTimestamp: providerTime == 0 ? nil : providerTime,
                 at: at)
             outOutcome.pointee = Int32(c: result.outcome)
             outCategory.pointee = Int32(c: result.category)
@@ -135,8 +135,8 @@ public func ts_uninstall(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in
-        guard let device = argument(deviceID, limit: Limits.maxDeviceIDBytes),
-            let app = argument(appID, limit: Limits.maxAppIDBytes),
+        guard let device = rawArgument(deviceID, limit: Limits.maxDeviceIDBytes),
+            let app = rawArgument(appID, limit: Limits.maxAppIDBytes),
             let at = eventTime(at)
         else { return TS_EINVAL }
         return writeStatus { () throws(TokenStoreError) in try store.uninstall(deviceID: device, appID: app, at: at) }

@@ -43,7 +43,7 @@ extension Registry {
         }
     }
 
-    private static var none: Bytes { Bytes(start: nil, count: 0) }
+    static var none: Bytes { Bytes(start: nil, count: 0) }
 
     func register(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
         let device = op.s0, app = op.s1, token = op.s2, user = op.s3, hasUser = op.c != 0

@@ -94,7 +94,7 @@ public final class TokenStore: @unchecked Sendable {
 
     /// Runs a write and commits it per the durability mode.
     @inline(__always)
-    private func write<R>(_ body: () throws -> (R, UInt64)) throws(TokenStoreError) -> R {
+    func write<R>(_ body: () throws -> (R, UInt64)) throws(TokenStoreError) -> R {
         try checkOpen()
         do {
             let (result, lsn) = try body()
@@ -115,13 +115,8 @@ public final class TokenStore: @unchecked Sendable {
         let r = registration
         return try write {
             try withArguments(r.deviceID, r.appID, r.token, r.userID ?? "") { device, app, token, user in
-                try Validate.key(device, app)
-                try Validate.token(token)
-                if r.userID != nil { try Validate.user(user) }
-                var op = Operation(code: .register, a: r.platform.rawValue, b: r.authorization.rawValue,
-                    c: r.userID == nil ? 0 : 1, at: r.at)
-                (op.s0, op.s1, op.s2, op.s3) = (device, app, token, user)
-                return try registry.register(op, logging: true)
+                try registerOperation(device, app, token, r.platform, r.authorization, r.userID == nil ? nil : user,
+                    at: r.at, checkUTF8: false)
             }
         }
     }
@@ -134,11 +129,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(deviceID, appID, userID ?? "", "") { device, app, user, _ in
-                try Validate.key(device, app)
-                if userID != nil { try Validate.user(user) }
-                var op = Operation(code: .changeUser, c: userID == nil ? 0 : 1, at: at)
-                (op.s0, op.s1, op.s2) = (device, app, user)
-                return try registry.changeUser(op, logging: true)
+                try changeUserOperation(device, app, userID == nil ? nil : user, at: at, checkUTF8: false)
             }
         }
     }
@@ -151,10 +142,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(deviceID, appID, "", "") { device, app, _, _ in
-                try Validate.key(device, app)
-                var op = Operation(code: .setAuthorization, b: authorization.rawValue, at: at)
-                (op.s0, op.s1) = (device, app)
-                return try registry.setAuthorization(op, logging: true)
+                try setAuthorizationOperation(device, app, authorization, at: at, checkUTF8: false)
             }
         }
     }
@@ -166,10 +154,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(userID, "", "", "") { user, _, _, _ in
-                try Validate.user(user)
-                var op = Operation(code: .setSubscription, a: subscription.rawValue, at: at)
-                op.s0 = user
-                return try registry.setSubscription(op, logging: true)
+                try setSubscriptionOperation(user, subscription, at: at, checkUTF8: false)
             }
         }
     }
@@ -185,12 +170,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(token, errorCode, "", "") { token, code, _, _ in
-                try Validate.token(token)
-                try Validate.text(code, "error code", max: Limits.maxErrorCodeBytes)
-                var op = Operation(code: .bounce, c: providerTimestamp == nil ? 0 : 1, at: at)
-                op.aux = providerTimestamp ?? 0
-                (op.s0, op.s1) = (token, code)
-                return try registry.bounce(op, logging: true)
+                try bounceOperation(token, code, providerTimestamp: providerTimestamp, at: at, checkUTF8: false)
             }
         }
     }
@@ -201,10 +181,7 @@ public final class TokenStore: @unchecked Sendable {
     public func uninstall(deviceID: String, appID: String, at: Int64) throws(TokenStoreError) -> WriteOutcome {
         try write {
             try withArguments(deviceID, appID, "", "") { device, app, _, _ in
-                try Validate.key(device, app)
-                var op = Operation(code: .uninstall, at: at)
-                (op.s0, op.s1) = (device, app)
-                return try registry.uninstall(op, logging: true)
+                try uninstallOperation(device, app, at: at, checkUTF8: false)
             }
         }
     }
