@@ -28,33 +28,75 @@ final class Registry: @unchecked Sendable {
 
     // MARK: Locking
 
-    /// Thrown inside a locked section that found it needs a stripe it does not hold. The
+    /// Thrown inside a locked section that found it needs a stripe it could not take. The
     /// section has changed nothing; it runs again with the larger set.
     struct NeedMoreLocks: Error {}
 
     /// The stripes one operation holds, and those it found it needs.
+    ///
+    /// The lock order is: the checkpoint lock, then stripes in ascending order, then the
+    /// log. `require` keeps it: a stripe above every held one is simply locked; one below
+    /// is only *tried*, and when another thread holds it the section unwinds and runs again
+    /// with every stripe it needs, locked in order. So a write that runs alone never
+    /// repeats its lookups.
     struct LockScope {
         fileprivate(set) var held: ShardSet
         fileprivate var wanted = ShardSet()
+        fileprivate unowned(unsafe) let locks: StripeLocks
+        fileprivate let exclusive: Bool
 
         @inline(__always) mutating func require(_ shard: Int) throws {
-            if !held.contains(shard) {
+            if held.contains(shard) { return }
+            if shard > held.highest {
+                exclusive ? locks.lockExclusive(shard) : locks.lockShared(shard)
+            } else if !locks.tryLock(shard, exclusive: exclusive) {
                 wanted.insert(shard)
                 throw NeedMoreLocks()
+            }
+            held.insert(shard)
+        }
+    }
+
+    /// Runs `body` with the stripes in `initial` locked, plus those it `require`s; when one
+    /// cannot be taken in order, unlocks and runs `body` again with the larger set.
+    func locked<R>(_ initial: ShardSet, exclusive: Bool, _ body: (inout LockScope) throws -> R) throws -> R {
+        var set = initial
+        while true {
+            store.locks.lock(set, exclusive: exclusive)
+            var scope = LockScope(held: set, locks: store.locks, exclusive: exclusive)
+            do {
+                // Whatever the outcome, the records the write changed get their checksums
+                // before the locks go (a failed write poisons the handle, but reads go on).
+                defer {
+                    if exclusive { sealQueued(in: scope.held) }
+                    store.locks.unlock(scope.held)
+                }
+                return try body(&scope)
+            } catch is NeedMoreLocks {
+                set = scope.held
+                scope.wanted.forEach { set.insert($0) }
             }
         }
     }
 
-    /// Runs `body` with the stripes in `initial` locked, growing the set and retrying when
-    /// `body` discovers (by reading under the locks) that it needs more.
-    func locked<R>(_ initial: ShardSet, exclusive: Bool, _ body: (inout LockScope) throws -> R) throws -> R {
-        var set = initial
-        while true {
-            var scope = LockScope(held: set)
-            do {
-                return try store.locks.with(set, exclusive: exclusive) { try body(&scope) }
-            } catch is NeedMoreLocks {
-                scope.wanted.forEach { set.insert($0) }
+    /// Restamps the checksums of the records that the write holding `shards` changed.
+    func sealQueued(in shards: ShardSet) {
+        shards.forEach { s in
+            let shard = store.shards[s]
+            Registry.sealQueued(in: shard.heap.file)
+            Registry.sealQueued(in: shard.changes.file)
+        }
+    }
+
+    private static func sealQueued(in file: MappedFile) {
+        guard file.hasQueuedSeals else { return }
+        file.drainQueuedSeals { offset in
+            switch RecordKind(rawValue: file.load(offset + 4)) {
+            case .key: KeyRecord(file: file, offset: offset).sealNow()
+            case .user: UserRecord(file: file, offset: offset).sealNow()
+            case .change: ChangeRecord(file: file, offset: offset).sealNow()
+            case .app: AppCounterRecord(file: file, offset: offset).sealNow()
+            case .free, nil: break  // freed later in the same write
             }
         }
     }
@@ -93,25 +135,32 @@ final class Registry: @unchecked Sendable {
     /// Requires the key record's stripe, which it adds to `scope` when missing.
     func findToken(_ token: UnsafeRawBufferPointer, hash: UInt64, scope: inout LockScope) throws -> (slot: Int, record: KeyRecord)? {
         let tokenShard = shard(hash)
-        var found: KeyRecord?
-        var missing: Int?
-        let slot = try tokenShard.index.find(hash) { ref in
-            guard ref.kindBits == Ref.Kind.token.rawValue else { return false }
-            guard ref.shard < store.shards.count else { throw tokenShard.corrupt("token entry names a missing shard") }
-            guard scope.held.contains(ref.shard) else {
-                missing = ref.shard
-                return true
+        while true {
+            var found: KeyRecord?
+            var missing: Int?
+            let held = scope.held
+            let slot = try tokenShard.index.find(hash) { ref in
+                guard ref.kindBits == Ref.Kind.token.rawValue else { return false }
+                guard ref.shard < store.shards.count else { throw tokenShard.corrupt("token entry names a missing shard") }
+                guard held.contains(ref.shard) else {
+                    missing = ref.shard
+                    return true
+                }
+                let r = try keyRecord(ref.with(kind: .key), in: store.shards[ref.shard])
+                if equalBytes(r.token, token) {
+                    found = r
+                    return true
+                }
+                return false
             }
-            let r = try keyRecord(ref.with(kind: .key), in: store.shards[ref.shard])
-            if equalBytes(r.token, token) {
-                found = r
-                return true
+            // A candidate in a stripe not held: take it (or unwind, see `require`) and probe again.
+            if let missing {
+                try scope.require(missing)
+                continue
             }
-            return false
+            guard let slot, let found else { return nil }
+            return (slot, found)
         }
-        if let missing { try scope.require(missing) }
-        guard let slot, let found else { return nil }
-        return (slot, found)
     }
 
     /// The user record and its slot.

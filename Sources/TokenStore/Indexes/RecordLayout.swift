@@ -10,7 +10,7 @@ enum RecordKind: UInt8 {
 /// A record in a shard's heap, addressed by offset. Valid only under the shard's lock.
 ///
 /// Every record starts with `u32 capacity | u8 kind | … | u32 checksum at 8`; the checksum
-/// covers bytes 16 to the record's end and is restamped by `seal` after each change, so that
+/// covers bytes 16 to the record's end and is restamped by `seal` after each write, so that
 /// `verify` can tell a damaged record from a sound one.
 protocol HeapRecord {
     var file: MappedFile { get }
@@ -35,8 +35,17 @@ extension HeapRecord {
         UInt32(truncatingIfNeeded: hash64(file.bytes(offset + 16, length - 16), seed: UInt64(kind)))
     }
 
-    func seal() { set(computedChecksum, 8) }
-    var isSealed: Bool { u32(8) == Int(computedChecksum) }
+    /// Restamps the checksum once the running write ends (`Registry.sealQueued`), however many
+    /// fields it changes; at once when the file's queue is full.
+    @inline(__always) func seal() {
+        if !file.queueSeal(offset) { sealNow() }
+    }
+
+    func sealNow() { set(computedChecksum, 8) }
+
+    /// Whether the checksum holds. A record the running write changed counts as sealed: its
+    /// bytes are this process's own, and its checksum follows when the write ends.
+    var isSealed: Bool { file.isQueuedForSeal(offset) || u32(8) == Int(computedChecksum) }
 }
 
 @inline(__always) func equalBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {

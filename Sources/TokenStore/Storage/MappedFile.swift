@@ -53,6 +53,11 @@ final class MappedFile {
     @exclusivity(unchecked) private var snapshotPages = 0
     /// Set when a pending page could not be journaled: the checkpoint must fail.
     @exclusivity(unchecked) private(set) var captureFailed = false
+    /// Blocks the running write changed, whose checksums the layer above restamps once, when
+    /// the write ends, rather than after every field it sets. Short: a write touches a few
+    /// records, and `queueSeal` refuses beyond `sealQueueLimit`.
+    @exclusivity(unchecked) private var queuedSeals: [Int] = []
+    static let sealQueueLimit = 32
 
     /// Opens (or creates) and maps the file, growing it to at least `minimumSize` bytes.
     init(path: String, name: String, fileID: UInt32, minimumSize: Int) throws(SystemError) {
@@ -75,6 +80,7 @@ final class MappedFile {
             self.dirty = [UInt64](repeating: 0, count: (size / MappedFile.pageSize + 63) / 64)
             self.pending = self.dirty
             self.inFlight = self.dirty
+            self.queuedSeals.reserveCapacity(MappedFile.sealQueueLimit)
         } catch {
             fd.close()
             throw error
@@ -143,9 +149,31 @@ final class MappedFile {
         }
     }
 
+    // MARK: Checksums restamped when a write ends
+
+    /// Queues the block at `offset` for its checksum; false when the queue is full.
+    @inline(__always)
+    func queueSeal(_ offset: Int) -> Bool {
+        if queuedSeals.contains(offset) { return true }
+        guard queuedSeals.count < MappedFile.sealQueueLimit else { return false }
+        queuedSeals.append(offset)
+        return true
+    }
+
+    @inline(__always) func isQueuedForSeal(_ offset: Int) -> Bool { !queuedSeals.isEmpty && queuedSeals.contains(offset) }
+
+    @inline(__always) var hasQueuedSeals: Bool { !queuedSeals.isEmpty }
+
+    /// Empties the queue, calling `seal` with each offset; no allocation.
+    func drainQueuedSeals(_ seal: (Int) -> Void) {
+        for offset in queuedSeals { seal(offset) }
+        queuedSeals.removeAll(keepingCapacity: true)
+    }
+
     /// Starts a checkpoint's snapshot: the dirty pages become pending for `journal`. Called
     /// with every stripe locked; costs a pass over the bitmap, no page copies.
     func beginCheckpoint(journal: Checkpoint.JournalWriter) {
+        assert(queuedSeals.isEmpty, "a write ended with records left unsealed")
         swap(&dirty, &pending)
         pendingCount = dirtyCount
         dirtyCount = 0

@@ -75,6 +75,19 @@ final class StripeLocks: @unchecked Sendable {
     @inline(__always) func lockExclusive(_ i: Int) { pthread_rwlock_wrlock(lock(i)) }
     @inline(__always) func unlock(_ i: Int) { pthread_rwlock_unlock(lock(i)) }
 
+    /// Takes stripe `i` without waiting; false when another thread holds it.
+    @inline(__always) func tryLock(_ i: Int, exclusive: Bool) -> Bool {
+        (exclusive ? pthread_rwlock_trywrlock(lock(i)) : pthread_rwlock_tryrdlock(lock(i))) == 0
+    }
+
+    /// Locks every stripe in `set`, ascending.
+    @inline(__always) func lock(_ set: ShardSet, exclusive: Bool) {
+        set.forEach { exclusive ? lockExclusive($0) : lockShared($0) }
+    }
+
+    /// Unlocks every stripe in `set`.
+    @inline(__always) func unlock(_ set: ShardSet) { set.forEach { unlock($0) } }
+
     /// Locks every stripe in `set` (ascending), runs `body`, and unlocks them.
     @inline(__always)
     func with<R, E: Error>(_ set: ShardSet, exclusive: Bool, _ body: () throws(E) -> R) throws(E) -> R {
@@ -121,6 +134,12 @@ struct ShardSet: Equatable {
 
     @inline(__always) func contains(_ shard: Int) -> Bool {
         shard < 64 ? low & (1 << UInt64(shard)) != 0 : high.contains(shard)
+    }
+
+    /// The highest shard in the set, or -1 when it is empty.
+    @inline(__always) var highest: Int {
+        if let last = high.last { return last }
+        return low == 0 ? -1 : 63 - low.leadingZeroBitCount
     }
 
     @inline(__always) func forEach(_ body: (Int) throws -> Void) rethrows {
