@@ -135,7 +135,8 @@ extension Registry {
         let heap = shard.changes
         let size = ChangeRecord.fixedSize + device.count + app.count + token.count + other.count + detail.count
         let offset = try heap.allocate(size)
-        _ = ChangeRecord.write(heap.file, at: offset, kind: kind, time: at, strings: [device, app, token, other, detail])
+        _ = ChangeRecord.write(heap.file, at: offset, kind: kind, time: at, device: device, app: app, token: token,
+            other: other, detail: detail)
         var oldest = record.oldestChange, count = record.changeCount
         if count > 0, heap.isPlausibleBlock(record.newestChange),
             ChangeRecord(file: heap.file, offset: record.newestChange).isPlausible

@@ -163,20 +163,30 @@ struct ChangeRecord: HeapRecord {
             token: token, otherUserID: other, detail: detail)
     }
 
+    /// Stores one string at file offset `at` and its length in the fixed part; returns where the next goes.
+    @inline(__always) private func put(_ s: UnsafeRawBufferPointer, lengthAt: Int, at: Int) -> Int {
+        set(UInt16(s.count), lengthAt)
+        file.copy(s, to: at)
+        return at + s.count
+    }
+
+    /// Writes an entry; the five strings follow the fixed part in this order.
     static func write(
-        _ file: MappedFile, at offset: Int, kind: ChangeKind, time: Int64, strings: [UnsafeRawBufferPointer]
+        _ file: MappedFile, at offset: Int, kind: ChangeKind, time: Int64, device: UnsafeRawBufferPointer,
+        app: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer,
+        detail: UnsafeRawBufferPointer
     ) -> ChangeRecord {
         let r = ChangeRecord(file: file, offset: offset)
         r.set(RecordKind.change.rawValue, 4)
         r.set(kind.rawValue, 5)
         r.set(time, 16)
         r.set(UInt64(0), 24)
-        var at = offset + 48
-        for (i, s) in strings.enumerated() {
-            r.set(UInt16(s.count), 32 + i * 2)
-            file.copy(s, to: at)
-            at += s.count
-        }
+        var at = offset + fixedSize
+        at = r.put(device, lengthAt: 32, at: at)
+        at = r.put(app, lengthAt: 34, at: at)
+        at = r.put(token, lengthAt: 36, at: at)
+        at = r.put(other, lengthAt: 38, at: at)
+        _ = r.put(detail, lengthAt: 40, at: at)
         r.seal()
         return r
     }

@@ -178,3 +178,88 @@ private typealias F = DomainFixture
         }
     }
 }
+
+/// The byte-level writes (what the C ABI calls): the same rules as the `String` writes, plus
+/// the UTF-8 check that a `String` would have made.
+@Suite struct ByteWriteTests {
+    private static let apps = ["app"]
+
+    private static func withBytes<R>(_ s: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try s.withUnsafeBytes(body)
+    }
+
+    @Test func everyByteWriteRefusesBytesThatAreNotUTF8AndChangesNothing() throws {
+        let bad: [UInt8] = [0x61, 0xC3, 0x28]  // "a" then a broken two-byte sequence
+        let good = Array("phone".utf8), app = Array("app".utf8), token = Array(F.apnsToken(1).utf8)
+        try F.withStore(shards: 4) { store throws in
+            try store.register(F.reg("phone", "app", F.apnsToken(1), .ios, .foreground, user: "ann", at: F.t0))
+            let before = try DomainSnapshot(store, apps: Self.apps)
+            try Self.withBytes(bad) { b in
+                try Self.withBytes(good) { d in
+                    try Self.withBytes(app) { a in
+                        try Self.withBytes(token) { t in
+                            let at = F.t0 + 1
+                            F.expectCode(.invalidArgument, "register device") {
+                                try store.register(deviceID: b, appID: a, token: t, platform: .ios, authorization: .foreground, userID: nil, at: at)
+                            }
+                            F.expectCode(.invalidArgument, "register token") {
+                                try store.register(deviceID: d, appID: a, token: b, platform: .ios, authorization: .foreground, userID: nil, at: at)
+                            }
+                            F.expectCode(.invalidArgument, "register user") {
+                                try store.register(deviceID: d, appID: a, token: t, platform: .ios, authorization: .foreground, userID: b, at: at)
+                            }
+                            F.expectCode(.invalidArgument, "changeUser") { try store.changeUser(deviceID: d, appID: a, userID: b, at: at) }
+                            F.expectCode(.invalidArgument, "setAuthorization") {
+                                try store.setAuthorization(deviceID: d, appID: b, authorization: .background, at: at)
+                            }
+                            F.expectCode(.invalidArgument, "setSubscription") {
+                                try store.setSubscription(userID: b, subscription: .unsubscribed, at: at)
+                            }
+                            F.expectCode(.invalidArgument, "bounce token") { _ = try store.bounce(token: b, errorCode: a, at: at) }
+                            F.expectCode(.invalidArgument, "bounce code") { _ = try store.bounce(token: t, errorCode: b, at: at) }
+                            F.expectCode(.invalidArgument, "uninstall") { try store.uninstall(deviceID: b, appID: a, at: at) }
+                        }
+                    }
+                }
+            }
+            #expect(try DomainSnapshot(store, apps: Self.apps) == before)
+        }
+    }
+
+    @Test func byteWritesDoWhatTheStringWritesDo() throws {
+        func run(_ bytes: Bool, _ store: TokenStore) throws {
+            let token = F.apnsToken(7)
+            func b(_ s: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws { try Array(s.utf8).withUnsafeBytes(body) }
+            if bytes {
+                try b("phone") { d in try b("app") { a in try b(token) { t in try b("ann") { u in try b("bob") { v in try b("410") { c in
+                    try store.register(deviceID: d, appID: a, token: t, platform: .ios, authorization: .foreground, userID: u, at: F.t0)
+                    try store.changeUser(deviceID: d, appID: a, userID: v, at: F.t0 + 1)
+                    try store.setAuthorization(deviceID: d, appID: a, authorization: .background, at: F.t0 + 2)
+                    try store.setSubscription(userID: v, subscription: .optedIn, at: F.t0 + 3)
+                    try store.changeUser(deviceID: d, appID: a, userID: nil, at: F.t0 + 4)
+                    _ = try store.bounce(token: t, errorCode: c, at: F.t0 + 5)
+                } } } } } }
+            } else {
+                try store.register(F.reg("phone", "app", token, .ios, .foreground, user: "ann", at: F.t0))
+                try store.changeUser(deviceID: "phone", appID: "app", userID: "bob", at: F.t0 + 1)
+                try store.setAuthorization(deviceID: "phone", appID: "app", authorization: .background, at: F.t0 + 2)
+                try store.setSubscription(userID: "bob", subscription: .optedIn, at: F.t0 + 3)
+                try store.changeUser(deviceID: "phone", appID: "app", userID: nil, at: F.t0 + 4)
+                _ = try store.bounce(token: token, errorCode: "410", at: F.t0 + 5)
+            }
+        }
+        var snapshots: [DomainSnapshot] = []
+        var changelogs: [[String]] = []
+        for bytes in [false, true] {
+            try F.withStore(shards: 4) { store throws in
+                try run(bytes, store)
+                snapshots.append(try DomainSnapshot(store, apps: Self.apps))
+                changelogs.append(try ["ann", "bob"].flatMap { u in try store.changelog(userID: u).map { "\(u) \($0)" } })
+                #expect(try store.verify() == [])
+            }
+        }
+        #expect(snapshots[0] == snapshots[1])
+        #expect(changelogs[0] == changelogs[1])
+        #expect(!changelogs[0].isEmpty)
+    }
+}
