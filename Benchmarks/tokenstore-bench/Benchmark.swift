@@ -22,11 +22,14 @@ enum Benchmark {
         let peerPlans = options.peerRecords == options.records
             ? plans : Plans(dataset: Dataset(records: options.peerRecords, seed: options.seed))
         let peers = options.peers.isEmpty ? nil : Peers.run(plans: peerPlans, options: options, parent: parent(of: directory))
+        let heavyUser = options.heavyUserTokens == 0 ? nil : progress.timed("a user with \(options.heavyUserTokens) tokens") {
+            HeavyUser.run(tokens: options.heavyUserTokens, ops: options.heavyUserOps, options: options, parent: parent(of: directory))
+        }
 
         let report = Report(
             date: date, command: command, machine: machine, options: options, engine: engine, baseline: baseline,
-            targets: Report.targets(engine, options: options, machine: machine), peers: peers,
-            goals: Report.goals(engine, peers: peers),
+            targets: Report.targets(engine, options: options, machine: machine), peers: peers, heavyUser: heavyUser,
+            goals: Report.goals(engine, peers: peers) + [HeavyUser.goal(heavyUser)],
             totalSeconds: Double(monotonicNanoseconds() - started) / 1e9)
         IO.printOut(report.table + "\n")
         if let path = options.jsonPath { report.writeJSON(to: path) }

@@ -47,6 +47,10 @@ struct BenchOptions: Sendable, Codable {
     var sqliteLibrary = "libsqlite3.so.0"
     /// True when `--quick` picked tiny sizes.
     var quick = false
+    /// Tokens of the heavy user in the cliff section (`HeavyUser.swift`); 0 skips it.
+    var heavyUserTokens = 60_000
+    /// Timed writes per row of the cliff section.
+    var heavyUserOps = 5_000
 
     /// The store options these settings describe.
     var storeOptions: StoreOptions {
@@ -120,6 +124,8 @@ extension BenchOptions {
                                N get (default records)
           --lmdb-library NAME  what dlopen loads LMDB by (default liblmdb.so.0)
           --sqlite-library N   what dlopen loads SQLite by (default libsqlite3.so.0)
+        a user with many tokens (one thread, Swift API; the same writes to ordinary users beside it):
+          --heavy-user-tokens N  tokens of that user (default 60000, --quick 2000; 0 skips it)
         store:
           --durability MODE    none | interval | always (default interval)
           --interval-ms N      sync interval for interval durability (default 1000)
@@ -184,6 +190,7 @@ extension BenchOptions {
                 }
                 options.peers = list.compactMap { $0 }
             case "--no-peers": options.peers = []
+            case "--heavy-user-tokens": options.heavyUserTokens = try count(flag, atLeast: 0)
             case "--peer-records": options.peerRecords = try count(flag)
             case "--lmdb-library": options.lmdbLibrary = try value(flag)
             case "--sqlite-library": options.sqliteLibrary = try value(flag)
@@ -229,6 +236,8 @@ extension BenchOptions {
         if quick {
             if !explicit.contains("--records") { records = 20_000 }
             if !explicit.contains("--writer-ms") { writerMilliseconds = 200 }
+            if !explicit.contains("--heavy-user-tokens") { heavyUserTokens = 2_000 }
+            heavyUserOps = 500
         }
         if !explicit.contains("--peer-records") { peerRecords = records }
         if !explicit.contains("--reassignments") { reassignments = max(1, records / 4) }

@@ -20,6 +20,8 @@ struct Report: Codable, Sendable {
     var targets: [TargetCheck]
     /// The peer comparison, unless `--no-peers`.
     var peers: PeerSection?
+    /// Writes to a user with many tokens against ordinary users, unless `--heavy-user-tokens 0`.
+    var heavyUser: HeavyUserResult?
     /// Issue 10's goals: TokenStore against its peers, and its checkpoint figures.
     var goals: [GoalCheck]
     /// Wall time of the whole run, both sides and generation included.

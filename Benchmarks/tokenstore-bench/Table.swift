@@ -111,6 +111,7 @@ extension Report {
             lines.append("  \(verdict) \(Format.pad(check.target, 52, left: true)) \(check.measured)")
         }
         if let peers { lines.append(""); lines += peerLines(peers) }
+        if let heavyUser { lines.append(""); lines += HeavyUser.lines(heavyUser) }
         lines.append("")
         lines += goalLines
         return lines.joined(separator: "\n")
