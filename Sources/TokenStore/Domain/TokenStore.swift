@@ -88,13 +88,13 @@ public final class TokenStore: @unchecked Sendable {
     /// The directory of the store.
     public var path: String { registry.store.directory }
 
-    @inline(__always) private func checkOpen() throws(TokenStoreError) {
+    @inline(__always) func checkOpen() throws(TokenStoreError) {
         if isClosed { throw TokenStoreError(.closed, "the store was closed") }
     }
 
     /// Runs a write and commits it per the durability mode.
     @inline(__always)
-    private func write<R>(_ body: () throws -> (R, UInt64)) throws(TokenStoreError) -> R {
+    func write<R>(_ body: () throws -> (R, UInt64)) throws(TokenStoreError) -> R {
         try checkOpen()
         do {
             let (result, lsn) = try body()
