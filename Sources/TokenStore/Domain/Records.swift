@@ -160,6 +160,13 @@ public struct UserState: Sendable, Equatable {
     public var optedInAt: Int64?
     /// When the user last unsubscribed, if ever (ms since the epoch).
     public var unsubscribedAt: Int64?
+
+    /// Creates a state value (for `TokenStore.restoreUser`).
+    public init(subscription: Subscription, optedInAt: Int64? = nil, unsubscribedAt: Int64? = nil) {
+        self.subscription = subscription
+        self.optedInAt = optedInAt
+        self.unsubscribedAt = unsubscribedAt
+    }
 }
 
 /// Counts over the whole store.
