@@ -37,6 +37,7 @@ let toolHelp: String = {
         Every command that reports takes --json: one JSON object, or NDJSON for lists.
         Times are milliseconds since 1970 in NDJSON and ISO 8601 (UTC) in reports.
 
+
         """
     text += ExitCode.helpTable
     return text

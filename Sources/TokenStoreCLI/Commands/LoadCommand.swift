@@ -46,6 +46,9 @@ enum LoadCommand: Command {
         rejected the command exits 1, naming how many and the first line numbers. Progress
         shows on stderr when it is a terminal.
 
+        --shards, --changelog-limit and --quarantine-misconfigured are fixed when a store is
+        created: an existing store keeps its own, and a note on stderr says when they differ.
+
         Options:
           --strict                   stop at the first rejected line: the lines before it stay
                                      applied (and are synced), nothing from it on is applied

@@ -15,8 +15,6 @@ enum StoreFlags {
           --quarantine-misconfigured quarantine tokens on sender/credential-mismatch
                                      bounces instead of removing them (default: remove, or
                                      the dump header's choice)
-        --shards, --changelog-limit and --quarantine-misconfigured are fixed when a store is
-        created: an existing store keeps its own, and a note on stderr says when they differ.
         """
 
     /// The options that take effect only when a store is created.
