@@ -1,6 +1,7 @@
 /// The tool's exit statuses. `meaning` is the one table of them: `tokenstore --help` prints
 /// it and the README shows it (a test keeps the two in step).
 enum ExitCode: Int32, CaseIterable {
+    /// The command did what it was asked.
     case success = 0
     /// A usage error, bad input, or output that could not be written.
     case usage = 1
