@@ -2,11 +2,19 @@ import TokenStore
 
 /// The `tokenstore` command-line tool, callable in-process (tests) or from `main`.
 public enum TokenstoreTool {
-    /// Runs the tool with `arguments` (without the program name) and returns the exit status:
-    /// 0 success, 1 usage or input error, 2 store error.
+    /// Runs the tool with `arguments` (without the program name) and returns the exit status
+    /// (`ExitCode`: 0 success, 1 usage, input or output error, 2 store error).
+    ///
+    /// Every command's output goes through `io.stdout`; a write to it that failed, at any
+    /// point, turns a successful run into status 1 with a message here, in one place.
     public static func run(_ arguments: [String], io: ToolIO) -> Int32 {
-        let status = dispatch(arguments, io: io)
+        var status = dispatch(arguments, io: io)
         io.stdout.flush()
+        if let reason = io.stdout.failureDescription {
+            let command = commands.first { $0.name == arguments.first }.map { " \($0.name)" } ?? ""
+            io.stderr.line("tokenstore\(command): writing to standard output failed: \(reason)")
+            if status == .success { status = .usage }
+        }
         io.stderr.flush()
         return status.rawValue
     }

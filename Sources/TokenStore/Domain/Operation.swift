@@ -10,10 +10,28 @@
 /// - bounce: c 1 if provider time; aux provider time; token, error code
 /// - uninstall: device, app
 /// - expire (one key of a sweep): a platform or 0; aux the bound; device, app
+///
+/// The restore operations (a backup loaded back, see `TokenStore+Restore.swift`) write state
+/// as given rather than derive it, so they carry more: after the four strings comes an
+/// extension `3 × i64 n0 n1 n2 | 2 × u16 lengths | two more strings s4 s5`.
+/// - restoreKey: a platform, b authorization, c bit 0 if user, bit 1 quarantined; at the
+///   key's event time; n0 created, n1 updated, n2 kept bounces; device, app, token, user
+/// - restoreUser: a subscription; at the subscription's event time (0 = never); n0 opted-in
+///   time, n1 unsubscribed time (0 = never); user
+/// - restoreChange: a change kind; at its time; user, device, app, token; s4 other user,
+///   s5 detail
+/// - addBounceCounts: a outcomes, b categories (their counts); s0 that many i64 counts,
+///   outcomes then categories, each in raw-value order
 struct Operation {
     enum Code: UInt8 {
         case register = 1, changeUser, setAuthorization, setSubscription, bounce, uninstall, expire
+        case restoreKey, restoreUser, restoreChange, addBounceCounts
+
+        /// Whether the operation's encoding has the extension after the four strings.
+        var hasExtension: Bool { rawValue >= Code.restoreKey.rawValue }
     }
+
+    static let extensionFixedSize = 28
 
     static let fixedSize = 32
 
@@ -27,8 +45,17 @@ struct Operation {
     var s1 = UnsafeRawBufferPointer(start: nil, count: 0)
     var s2 = UnsafeRawBufferPointer(start: nil, count: 0)
     var s3 = UnsafeRawBufferPointer(start: nil, count: 0)
+    // The extension of the restore operations.
+    var n0: Int64 = 0
+    var n1: Int64 = 0
+    var n2: Int64 = 0
+    var s4 = UnsafeRawBufferPointer(start: nil, count: 0)
+    var s5 = UnsafeRawBufferPointer(start: nil, count: 0)
 
-    var encodedLength: Int { Operation.fixedSize + s0.count + s1.count + s2.count + s3.count }
+    var encodedLength: Int {
+        let base = Operation.fixedSize + s0.count + s1.count + s2.count + s3.count
+        return code.hasExtension ? base + Operation.extensionFixedSize + s4.count + s5.count : base
+    }
 
     func encode(into out: UnsafeMutableRawBufferPointer) {
         out.storeBytes(of: code.rawValue, toByteOffset: 0, as: UInt8.self)
@@ -46,6 +73,15 @@ struct Operation {
             }
             offset += s.count
         }
+        guard code.hasExtension else { return }
+        for (i, n) in [n0, n1, n2].enumerated() { out.storeBytes(of: n, toByteOffset: offset + i * 8, as: Int64.self) }
+        out.storeBytes(of: UInt16(s4.count), toByteOffset: offset + 24, as: UInt16.self)
+        out.storeBytes(of: UInt16(s5.count), toByteOffset: offset + 26, as: UInt16.self)
+        offset += Operation.extensionFixedSize
+        for s in [s4, s5] where s.count > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + s.count)]).copyMemory(from: s)
+            offset += s.count
+        }
     }
 
     /// Decodes a logged operation; `nil` when the bytes do not describe one.
@@ -61,8 +97,21 @@ struct Operation {
             strings.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
             offset += n
         }
-        guard offset == bytes.count else { return nil }
         (op.s0, op.s1, op.s2, op.s3) = (strings[0], strings[1], strings[2], strings[3])
+        if code.hasExtension {
+            guard offset + extensionFixedSize <= bytes.count else { return nil }
+            op.n0 = bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)
+            op.n1 = bytes.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self)
+            op.n2 = bytes.loadUnaligned(fromByteOffset: offset + 16, as: Int64.self)
+            let n4 = Int(bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt16.self))
+            let n5 = Int(bytes.loadUnaligned(fromByteOffset: offset + 26, as: UInt16.self))
+            offset += extensionFixedSize
+            guard offset + n4 + n5 <= bytes.count else { return nil }
+            op.s4 = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n4)])
+            op.s5 = UnsafeRawBufferPointer(rebasing: bytes[(offset + n4)..<(offset + n4 + n5)])
+            offset += n4 + n5
+        }
+        guard offset == bytes.count else { return nil }
         return op
     }
 }

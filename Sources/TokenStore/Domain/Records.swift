@@ -59,6 +59,12 @@ public struct TokenView {
     public let createdAt: Int64
     /// The last registration or session (ms since the epoch).
     public let updatedAt: Int64
+    /// The event time of the key's last write (ms since the epoch): a write older than this
+    /// is stale. At least `updatedAt`; later after a `changeUser` or `setAuthorization`.
+    public let eventAt: Int64
+    /// Bounces that kept the token (transient, payload, unknown codes) since it was
+    /// registered on this key.
+    public let keptBounces: Int
 
     /// Copies the view into an owned value.
     public var record: TokenRecord {
@@ -133,6 +139,19 @@ public struct ChangeView {
     }
 }
 
+/// A user as a backup reads it, valid only inside the closure that receives it.
+public struct UserView {
+    /// The user id's UTF-8 bytes.
+    public let userID: UnsafeRawBufferPointer
+    /// The subscription state.
+    public let state: UserState
+    /// The event time of the last subscription write (ms since the epoch), which orders
+    /// later ones; `nil` if the subscription was never set.
+    public let subscriptionAt: Int64?
+    /// The push changelog, oldest first.
+    public let changelog: [ChangeView]
+}
+
 /// A user's subscription state.
 public struct UserState: Sendable, Equatable {
     /// The current preference.
@@ -141,6 +160,13 @@ public struct UserState: Sendable, Equatable {
     public var optedInAt: Int64?
     /// When the user last unsubscribed, if ever (ms since the epoch).
     public var unsubscribedAt: Int64?
+
+    /// Creates a state value (for `TokenStore.restoreUser`).
+    public init(subscription: Subscription, optedInAt: Int64? = nil, unsubscribedAt: Int64? = nil) {
+        self.subscription = subscription
+        self.optedInAt = optedInAt
+        self.unsubscribedAt = unsubscribedAt
+    }
 }
 
 /// Counts over the whole store.

@@ -3,7 +3,8 @@ extension Registry {
     @inline(__always) func view(_ r: KeyRecord) -> TokenView {
         TokenView(
             deviceID: r.device, appID: r.app, token: r.token, userID: r.user, platform: r.platform,
-            authorization: r.authorization, isQuarantined: r.isQuarantined, createdAt: r.createdAt, updatedAt: r.updatedAt)
+            authorization: r.authorization, isQuarantined: r.isQuarantined, createdAt: r.createdAt, updatedAt: r.updatedAt,
+            eventAt: r.eventAt, keptBounces: r.failures)
     }
 
     func withKey<R>(_ device: Bytes, _ app: Bytes, _ body: (TokenView) throws -> R) throws -> R? {

@@ -27,6 +27,14 @@ extension Registry {
         case .bounce:
             try check(op.s0, "token", Limits.maxTokenBytes)
             try check(op.s1, "error code", Limits.maxErrorCodeBytes)
+        case .restoreKey:
+            try check(op.s0, "device id", Limits.maxDeviceIDBytes)
+            try check(op.s1, "app id", Limits.maxAppIDBytes)
+            try check(op.s2, "token", Limits.maxTokenBytes)
+            if op.c & 1 != 0 { try check(op.s3, "user id", Limits.maxUserIDBytes) }
+        case .restoreUser: try check(op.s0, "user id", Limits.maxUserIDBytes)
+        case .restoreChange: try Validate.changeEntry(user: op.s0, device: op.s1, app: op.s2, token: op.s3, other: op.s4, detail: op.s5)
+        case .addBounceCounts: break  // only numbers, checked where they are applied
         }
         do {
             switch op.code {
@@ -37,6 +45,10 @@ extension Registry {
             case .bounce: _ = try bounce(op, logging: false)
             case .uninstall: _ = try uninstall(op, logging: false)
             case .expire: _ = try expire(op, logging: false)
+            case .restoreKey: _ = try restoreKey(op, logging: false)
+            case .restoreUser: _ = try restoreUser(op, logging: false)
+            case .restoreChange: _ = try restoreChange(op, logging: false)
+            case .addBounceCounts: _ = try addBounceCounts(op, logging: false)
             }
         } catch let error as TokenStoreError where error.code == .notFound {
             // Not-found outcomes are never logged; nothing to do.

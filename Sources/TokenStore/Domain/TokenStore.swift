@@ -88,7 +88,7 @@ public final class TokenStore: @unchecked Sendable {
     /// The directory of the store.
     public var path: String { registry.store.directory }
 
-    @inline(__always) private func checkOpen() throws(TokenStoreError) {
+    @inline(__always) func checkOpen() throws(TokenStoreError) {
         if isClosed { throw TokenStoreError(.closed, "the store was closed") }
     }
 

@@ -46,6 +46,21 @@ package enum Validate {
     static func user(_ user: UnsafeRawBufferPointer, utf8: Bool = false) throws(TokenStoreError) {
         try text(user, "user id", max: Limits.maxUserIDBytes, utf8: utf8)
     }
+
+    /// A changelog entry's strings: the user is required; the others may be empty (a
+    /// subscription change names no key or token), and each is UTF-8 within its limit.
+    static func changeEntry(
+        user: UnsafeRawBufferPointer, device: UnsafeRawBufferPointer, app: UnsafeRawBufferPointer,
+        token: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer, detail: UnsafeRawBufferPointer
+    ) throws(TokenStoreError) {
+        try utf8Text(user, "user id", max: Limits.maxUserIDBytes)
+        let optional: [(UnsafeRawBufferPointer, String, Int)] = [
+            (device, "device id", Limits.maxDeviceIDBytes), (app, "app id", Limits.maxAppIDBytes),
+            (token, "token", Limits.maxTokenBytes), (other, "other user id", Limits.maxUserIDBytes),
+            (detail, "detail", Limits.maxErrorCodeBytes),
+        ]
+        for (bytes, what, max) in optional where bytes.count > 0 { try utf8Text(bytes, what, max: max) }
+    }
 }
 
 /// Calls `body` with the UTF-8 bytes of four strings, without copying native strings.

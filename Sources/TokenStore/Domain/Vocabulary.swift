@@ -188,4 +188,10 @@ public enum ChangeKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .subscriptionChanged: return "subscription_changed"
         }
     }
+
+    /// Parses a kind's `description` (`registered`, `moved_in`, …).
+    public init?(name: String) {
+        guard let match = ChangeKind.allCases.first(where: { $0.description == name }) else { return nil }
+        self = match
+    }
 }

@@ -116,6 +116,14 @@ struct UserRecord: HeapRecord {
         if s == .unsubscribed { set(at, 24) }
     }
 
+    /// Sets the whole subscription state as a backup recorded it (0 = never, for each time).
+    func restoreSubscription(_ s: Subscription, eventAt: Int64, optedInAt: Int64, unsubscribedAt: Int64) {
+        set(s.rawValue, 5)
+        set(eventAt, 32)
+        set(optedInAt, 16)
+        set(unsubscribedAt, 24)
+    }
+
     func setChangelog(oldest: Int, newest: Int, count: Int) {
         set(UInt64(oldest), 40)
         set(UInt64(newest), 48)

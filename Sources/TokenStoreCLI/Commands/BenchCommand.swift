@@ -39,6 +39,8 @@ enum BenchCommand: Command {
         io.stderr.flush()
         var argv: [UnsafeMutablePointer<CChar>?] = ([bench] + arguments).map { strdup($0) }
         argv.append(nil)
+        // An ignored signal stays ignored across exec; the benchmark gets the default back.
+        signal(SIGPIPE, SIG_DFL)
         execv(bench, argv)
         let reason = String(cString: strerror(errno))
         throw .input("cannot run \(bench): \(reason)")

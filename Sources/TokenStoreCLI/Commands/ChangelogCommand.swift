@@ -27,18 +27,15 @@ enum ChangelogCommand: Command {
             do {
                 try store.forEachChange(userID: userID) { change in
                     if json {
-                        var writer = JSONWriter()
-                        writer.beginObject()
-                        writer.field("at", change.at)
-                        writer.field("kind", change.kind.description)
-                        writer.field("app_id", bytes: change.appID)
-                        writer.field("device_id", bytes: change.deviceID)
-                        writer.field("token", bytes: change.token)
-                        if !change.otherUserID.isEmpty { writer.field("other_user_id", bytes: change.otherUserID) }
-                        if !change.detail.isEmpty { writer.field("detail", bytes: change.detail) }
-                        writer.endObject()
-                        out.write(bytes: writer.bytes)
-                        out.line("")
+                        out.jsonLine { writer in
+                            writer.field("at", change.at)
+                            writer.field("kind", change.kind.description)
+                            writer.field("app_id", bytes: change.appID)
+                            writer.field("device_id", bytes: change.deviceID)
+                            writer.field("token", bytes: change.token)
+                            if !change.otherUserID.isEmpty { writer.field("other_user_id", bytes: change.otherUserID) }
+                            if !change.detail.isEmpty { writer.field("detail", bytes: change.detail) }
+                        }
                     } else {
                         let entry = change.entry
                         out.line([
@@ -46,7 +43,7 @@ enum ChangelogCommand: Command {
                             entry.deviceID, entry.otherUserID ?? "-", entry.detail ?? "-", entry.token,
                         ].joined(separator: "  "))
                     }
-                    return true
+                    return !out.failed
                 }
             } catch {
                 throw StoreAccess.failure(error, "reading the changelog")

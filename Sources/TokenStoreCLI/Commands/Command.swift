@@ -34,9 +34,12 @@ let toolHelp: String = {
     }
     text += """
 
-        Exit status: 0 success, 1 usage or input error, 2 store error.
+        Every command that reports takes --json: one JSON object, or NDJSON for lists.
         Times are milliseconds since 1970 in NDJSON and ISO 8601 (UTC) in reports.
+
+
         """
+    text += ExitCode.helpTable
     return text
 }()
 

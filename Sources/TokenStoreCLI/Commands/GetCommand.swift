@@ -9,7 +9,7 @@ enum GetCommand: Command {
 
         Prints the token stored for the key (DEVICE, APP): token, platform, authorization,
         owner, quarantine state, and when it was created and last updated. A key with no token
-        prints nothing on stdout, a note on stderr, and exits 0.
+        prints nothing on stdout (with --json: null), a note on stderr, and exits 0.
 
         Options:
           --json    one JSON object (times in milliseconds since 1970)
@@ -28,24 +28,22 @@ enum GetCommand: Command {
         }
         let out = io.stdout
         guard let record else {
+            if arguments.has("--json") { out.line("null") }
             io.stderr.line("tokenstore get: no token for that key")
             return
         }
         if arguments.has("--json") {
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("device_id", record.deviceID)
-            writer.field("app_id", record.appID)
-            writer.field("token", record.token)
-            writer.field("platform", record.platform.description)
-            writer.field("authorization", record.authorization.description)
-            writer.field("user_id", record.userID)
-            writer.field("quarantined", record.isQuarantined)
-            writer.field("created_at", record.createdAt)
-            writer.field("updated_at", record.updatedAt)
-            writer.endObject()
-            out.write(bytes: writer.bytes)
-            out.line("")
+            out.jsonLine { writer in
+                writer.field("device_id", record.deviceID)
+                writer.field("app_id", record.appID)
+                writer.field("token", record.token)
+                writer.field("platform", record.platform.description)
+                writer.field("authorization", record.authorization.description)
+                writer.field("user_id", record.userID)
+                writer.field("quarantined", record.isQuarantined)
+                writer.field("created_at", record.createdAt)
+                writer.field("updated_at", record.updatedAt)
+            }
             return
         }
         out.line("device_id:     \(record.deviceID)")

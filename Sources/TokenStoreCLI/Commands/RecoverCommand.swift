@@ -5,7 +5,7 @@ enum RecoverCommand: Command {
     static let name = "recover"
     static let summary = "salvage a store whose log is damaged, reporting what is dropped"
     static let help = """
-        Usage: tokenstore recover PATH --drop-damaged-log
+        Usage: tokenstore recover PATH --drop-damaged-log [--json]
 
         Opens a store that refuses to open because its write-ahead log is damaged (a
         corrupt error naming a wal-*.log file), keeps the log up to the damage, and drops
@@ -21,8 +21,11 @@ enum RecoverCommand: Command {
 
         Options:
           --drop-damaged-log  required: agree to drop the log from its first damage on
+          --json              one JSON object: {"dropped":false} for a sound log, else
+                              {"dropped":true,"damage":…,"from":LSN,"to":LSN,"bytes":N,
+                               "writes":N,"writes_exact":B,"first_at":MS,"last_at":MS,"files":[…]}
         """
-    static let spec = ArgumentSpec(positionals: ["PATH"], flags: ["--drop-damaged-log"])
+    static let spec = ArgumentSpec(positionals: ["PATH"], flags: ["--drop-damaged-log", "--json"])
 
     static func run(_ arguments: ParsedArguments, io: ToolIO) throws(CommandFailure) {
         guard arguments.has("--drop-damaged-log") else {
@@ -37,6 +40,26 @@ enum RecoverCommand: Command {
             throw .store("cannot recover the store at \(path): \(error)")
         }
         let out = io.stdout
+        if arguments.has("--json") {
+            out.jsonLine { writer in
+                writer.field("dropped", dropped != nil)
+                guard let dropped else { return }
+                writer.field("damage", dropped.reason)
+                writer.field("from", Int64(truncatingIfNeeded: dropped.positions.lowerBound))
+                writer.field("to", Int64(truncatingIfNeeded: dropped.positions.upperBound))
+                writer.field("bytes", Int64(truncatingIfNeeded: dropped.positions.count))
+                writer.field("writes", dropped.records)
+                writer.field("writes_exact", dropped.countIsExact)
+                if let times = dropped.times {
+                    writer.field("first_at", times.lowerBound)
+                    writer.field("last_at", times.upperBound)
+                }
+                writer.beginArray(key: "files")
+                for file in dropped.files { writer.element(file) }
+                writer.endArray()
+            }
+            return
+        }
         guard let dropped else {
             out.line("nothing dropped: the log is sound")
             return

@@ -7,7 +7,8 @@ enum StatCommand: Command {
     static let help = """
         Usage: tokenstore stat PATH [--files] [--json]
 
-        Prints the store's format version, shards, token and user counts, tokens by platform
+        Prints the store's format version, shards and the other options fixed at creation
+        (quarantine on mismatch, changelog limit), token and user counts, tokens by platform
         and authorization, segment counts, bounces applied, file sizes (grouped by kind),
         live versus dead bytes in the shard heaps, and when the store was last checkpointed.
 
@@ -34,25 +35,27 @@ enum StatCommand: Command {
 
     static func run(_ arguments: ParsedArguments, io: ToolIO) throws(CommandFailure) {
         let path = arguments.positionals[0]
-        let (report, statistics, segments) = try StoreAccess.with(path) { store throws(CommandFailure) in
+        let (report, statistics, segments, options) = try StoreAccess.with(path) { store throws(CommandFailure) in
             do {
                 let report = try store.storageReport()
                 let statistics = try store.statistics()
                 var segments: [(String, Int)] = []
                 for (name, segment) in countedSegments { segments.append((name, try store.count(segment))) }
-                return (report, statistics, segments)
+                return (report, statistics, segments, store.options)
             } catch {
                 throw StoreAccess.failure(error, "reading statistics")
             }
         }
         let out = io.stdout
         if arguments.has("--json") {
-            out.write(bytes: json(report, statistics, segments))
+            out.write(bytes: json(report, statistics, segments, options))
             out.line("")
             return
         }
         out.line("format version:   \(report.formatVersion)")
         out.line("shards:           \(report.shards)")
+        out.line("on mismatch:      \(options.quarantineMisconfigured ? "quarantine" : "remove")")
+        out.line("changelog limit:  \(options.changelogLimit)")
         out.line("tokens:           \(formatCount(statistics.tokens))")
         out.line("quarantined:      \(formatCount(statistics.quarantined))")
         out.line("users:            \(formatCount(statistics.users))")
@@ -95,11 +98,15 @@ enum StatCommand: Command {
         out.line("last checkpoint:  " + (report.lastCheckpointAt == 0 ? "never" : TimeFormat.iso8601(milliseconds: report.lastCheckpointAt)))
     }
 
-    private static func json(_ report: StorageReport, _ statistics: StoreStatistics, _ segments: [(String, Int)]) -> [UInt8] {
+    private static func json(
+        _ report: StorageReport, _ statistics: StoreStatistics, _ segments: [(String, Int)], _ options: StoreOptions
+    ) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
         writer.field("format_version", Int64(report.formatVersion))
         writer.field("shards", report.shards)
+        writer.field("quarantine_misconfigured", options.quarantineMisconfigured)
+        writer.field("changelog_limit", options.changelogLimit)
         writer.field("tokens", statistics.tokens)
         writer.field("quarantined", statistics.quarantined)
         writer.field("users", statistics.users)

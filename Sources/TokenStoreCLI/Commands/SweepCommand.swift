@@ -6,7 +6,7 @@ enum SweepCommand: Command {
     static let summary = "expire tokens not updated for a duration (e.g. 270d)"
     static let help = """
         Usage: tokenstore sweep PATH --older-than DURATION [--platform ios|android|web]
-                                [--now MS] [--dry-run] [--durability MODE]
+                                [--now MS] [--dry-run] [--durability MODE] [--json]
 
         Removes every token whose updated_at is strictly older than now minus DURATION, and
         records an "expired" changelog entry at now. FCM expires tokens after 270 days; web
@@ -18,9 +18,11 @@ enum SweepCommand: Command {
           --now MS               the sweep's time, ms since 1970 (default: the clock)
           --dry-run              count what would be removed, change nothing
           --durability MODE      none | always | interval | Nms (see load --help)
+          --json                 one JSON object: {"expired":N,"dry_run":B,"older_than":MS,
+                                 "platform":P (when given),"at":MS}
         """
     static let spec = ArgumentSpec(
-        positionals: ["PATH"], flags: ["--dry-run"],
+        positionals: ["PATH"], flags: ["--dry-run", "--json"],
         options: ["--older-than", "--platform", "--now", "--durability"])
 
     static func run(_ arguments: ParsedArguments, io: ToolIO) throws(CommandFailure) {
@@ -57,6 +59,16 @@ enum SweepCommand: Command {
             } catch {
                 throw StoreAccess.failure(error, "sweeping")
             }
+        }
+        if arguments.has("--json") {
+            io.stdout.jsonLine { writer in
+                writer.field("expired", removed)
+                writer.field("dry_run", dryRun)
+                writer.field("older_than", bound)
+                if let platform { writer.field("platform", platform.description) }
+                writer.field("at", now)
+            }
+            return
         }
         let scope = platform.map { " \($0)" } ?? ""
         let verb = dryRun ? "would expire" : "expired"

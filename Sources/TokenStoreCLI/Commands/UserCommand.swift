@@ -9,11 +9,12 @@ enum UserCommand: Command {
 
         Prints the user's subscription state and the "Push registered for" view: one line per
         device, "Foreground: <app>" or "Background: <app>", or "--" when no app information
-        exists. An unknown user prints nothing and exits 0.
+        exists. An unknown user prints nothing (with --json: null) and exits 0.
 
         Options:
-          --json    the export in DOMAIN.md's shape:
-                    {"external_id", "push_subscribe", "push_opted_in_at", "push_tokens": [...]}
+          --json    the user's export, one JSON object:
+                    {"external_id", "push_subscribe", "push_opted_in_at", "push_tokens": [{"app",
+                     "platform", "token", "device_id", "notifications_enabled"}, ...]}
         """
     static let spec = ArgumentSpec(positionals: ["PATH", "USER"], flags: ["--json"])
 
@@ -27,7 +28,8 @@ enum UserCommand: Command {
                     throw StoreAccess.failure(error, "exporting the user")
                 }
             }
-            if let json { out.line(json) }
+            // A miss is `null`, so that a JSON reader always gets one value.
+            out.line(json ?? "null")
             return
         }
         let view = try StoreAccess.with(path) { store throws(CommandFailure) -> (UserState, [String], [TokenRecord])? in

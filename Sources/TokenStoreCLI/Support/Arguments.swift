@@ -1,30 +1,3 @@
-/// The exit statuses: 0 success, 1 usage or input error, 2 store error.
-enum ExitCode: Int32 {
-    case success = 0
-    case usage = 1
-    case store = 2
-}
-
-/// A failure that ends the command with a message on stderr and an exit status.
-struct CommandFailure: Error {
-    var exitCode: ExitCode
-    var message: String
-    /// Whether to point at `--help` after the message.
-    var suggestHelp: Bool = false
-
-    static func usage(_ message: String) -> CommandFailure {
-        CommandFailure(exitCode: .usage, message: message, suggestHelp: true)
-    }
-
-    static func input(_ message: String) -> CommandFailure {
-        CommandFailure(exitCode: .usage, message: message)
-    }
-
-    static func store(_ message: String) -> CommandFailure {
-        CommandFailure(exitCode: .store, message: message)
-    }
-}
-
 /// What a subcommand accepts: its positional arguments, flags and valued options.
 struct ArgumentSpec {
     /// Names of required positionals, in order, as shown in usage (`PATH`, `DEVICE`, …).

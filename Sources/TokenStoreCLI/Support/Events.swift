@@ -3,7 +3,7 @@ import TokenStore
 /// One NDJSON event line, validated and ready to apply.
 ///
 /// The wire format is one JSON object per line with an `event` member naming the operation and
-/// DOMAIN.md's field names. Times are integers in milliseconds since the Unix epoch.
+/// the domain's field names (`device_id`, `app_id`, …). Times are integers in milliseconds since the Unix epoch.
 enum Event {
     /// `register`; `createdAt` (from `created_at`) replays the key's first registration before
     /// `at`, and `quarantined` re-applies a quarantine, as `dump` writes them.
@@ -41,18 +41,14 @@ extension Event {
     ///
     /// Nothing is applied here, so `load --strict` can stop before a bad line touches the store.
     init(json: JSONValue) throws(EventError) {
-        guard case .object(let members) = json else {
-            throw EventError("expected a JSON object, found \(json.typeName)")
-        }
-        var fields: [String: JSONValue] = [:]
-        for (key, value) in members {
-            guard fields.updateValue(value, forKey: key) == nil else {
-                throw EventError("field \(Self.display(key)) appears twice")
-            }
-        }
+        try self.init(fields: try json.uniqueMembers())
+    }
+
+    /// Validates an event from its object's members (see `JSONValue.uniqueMembers`).
+    init(fields: [String: JSONValue]) throws(EventError) {
         guard let kindValue = fields["event"] else { throw EventError("missing field \"event\"") }
         guard case .string(let kind) = kindValue else { throw EventError("field \"event\" must be a string") }
-        var reader = FieldReader(event: kind, fields: fields)
+        var reader = FieldReader(subject: kind, fields: fields)
         switch kind {
         case "register":
             let registration = Registration(
@@ -117,18 +113,38 @@ extension Event {
     }
 }
 
-/// Reads typed members out of an event object, remembering which it used.
-private struct FieldReader {
-    let event: String
-    let fields: [String: JSONValue]
-    var used: Set<String> = ["event"]
+extension JSONValue {
+    /// An object's members by name; a member named twice, or a value that is not an
+    /// object, makes the line bad.
+    func uniqueMembers() throws(EventError) -> [String: JSONValue] {
+        guard case .object(let members) = self else {
+            throw EventError("expected a JSON object, found \(typeName)")
+        }
+        var fields: [String: JSONValue] = [:]
+        for (key, value) in members {
+            guard fields.updateValue(value, forKey: key) == nil else {
+                throw EventError("field \(Event.display(key)) appears twice")
+            }
+        }
+        return fields
+    }
+}
 
-    init(event: String, fields: [String: JSONValue]) {
-        self.event = event
+/// Reads typed members out of an event or record object, remembering which it used.
+struct FieldReader {
+    /// What the object is (an event or record name), the prefix of every message.
+    let subject: String
+    let fields: [String: JSONValue]
+    var used: Set<String>
+
+    /// A reader of `fields`; `marker` is the member that named the object, already read.
+    init(subject: String, fields: [String: JSONValue], marker: String = "event") {
+        self.subject = subject
         self.fields = fields
+        self.used = [marker]
     }
 
-    private func fail(_ message: String) -> EventError { EventError("\(event): \(message)") }
+    private func fail(_ message: String) -> EventError { EventError("\(subject): \(message)") }
 
     private mutating func value(_ key: String) -> JSONValue? {
         used.insert(key)
@@ -187,6 +203,32 @@ private struct FieldReader {
         }
     }
 
+    /// A string that may be absent or empty (read as ""), within `limit` bytes.
+    mutating func optionalText(_ key: String, limit: Int) throws(EventError) -> String {
+        guard let value = value(key) else { return "" }
+        guard case .string(let text) = value else { throw fail("field \"\(key)\" must be a string, found \(value.typeName)") }
+        if text.isEmpty { return "" }
+        try check(text, key: key, limit: limit)
+        return text
+    }
+
+    /// A non-negative whole number; `nil` when absent.
+    mutating func optionalCount(_ key: String, max: Int64 = Int64.max) throws(EventError) -> Int64? {
+        guard let value = value(key) else { return nil }
+        guard case .int(let number) = value else {
+            throw fail("field \"\(key)\" must be a whole number, found \(value.typeName)")
+        }
+        guard number >= 0, number <= max else { throw fail("field \"\(key)\" must be 0 to \(max)") }
+        return number
+    }
+
+    /// A nested object's members; `nil` when absent.
+    mutating func optionalObject(_ key: String) throws(EventError) -> [String: JSONValue]? {
+        guard let value = value(key) else { return nil }
+        guard case .object = value else { throw fail("field \"\(key)\" must be an object, found \(value.typeName)") }
+        do { return try value.uniqueMembers() } catch { throw fail("in \"\(key)\": \(error.message)") }
+    }
+
     mutating func optionalBool(_ key: String) throws(EventError) -> Bool? {
         guard let value = value(key) else { return nil }
         switch value {
@@ -215,6 +257,10 @@ private struct FieldReader {
 
     mutating func subscription(_ key: String) throws(EventError) -> Subscription {
         Subscription(name: try name(key, choices: Subscription.allCases.map(\.description)))!
+    }
+
+    mutating func changeKind(_ key: String) throws(EventError) -> ChangeKind {
+        ChangeKind(name: try name(key, choices: ChangeKind.allCases.map(\.description)))!
     }
 
     func rejectUnknown() throws(EventError) {

@@ -325,6 +325,20 @@ struct JSONWriter {
         needsComma = true
     }
 
+    /// Writes a number as an array element.
+    mutating func element(_ value: Int64) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: String(value).utf8)
+        needsComma = true
+    }
+
+    /// Writes a string as an array element.
+    mutating func element(_ value: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        JSONWriter.appendString(value, to: &bytes)
+        needsComma = true
+    }
+
     /// Starts an object as an array element.
     mutating func beginElement() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }

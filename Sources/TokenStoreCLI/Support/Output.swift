@@ -71,8 +71,18 @@ public final class OutputStream {
     private let capacity: Int
     /// Everything written, for a memory stream.
     private var captured: [UInt8] = []
-    /// Set once a write fails (for example a closed pipe); later output is dropped.
-    private(set) var failed = false
+    /// The `errno` of the first write that failed (a closed pipe, a full disk); later
+    /// output is dropped. The tool turns it into exit status 1 when the command ends.
+    private(set) var failureErrno: Int32?
+    /// Whether a write failed; loops that stream output check it to stop early.
+    var failed: Bool { failureErrno != nil }
+
+    /// Why writing failed, for the message on stderr; `nil` while every write succeeded.
+    var failureDescription: String? {
+        guard let failureErrno else { return nil }
+        if failureErrno == EPIPE { return "the reader closed the pipe" }
+        return String(cString: strerror(failureErrno))
+    }
 
     /// A stream on `descriptor`.
     public init(descriptor: Int32, capacity: Int = 1 << 16) {
@@ -109,6 +119,17 @@ public final class OutputStream {
         if buffer.count >= capacity { flush() }
     }
 
+    /// Writes one JSON object, built by `body` between its braces, as a line: the shape
+    /// every `--json` report and NDJSON stream uses.
+    func jsonLine(_ body: (inout JSONWriter) -> Void) {
+        var writer = JSONWriter()
+        writer.beginObject()
+        body(&writer)
+        writer.endObject()
+        write(bytes: writer.bytes)
+        line("")
+    }
+
     /// Writes out what is buffered.
     public func flush() {
         defer { buffer.removeAll(keepingCapacity: true) }
@@ -123,7 +144,7 @@ public final class OutputStream {
                 let written = systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    failed = true
+                    failureErrno = errno
                     return
                 }
                 offset += written

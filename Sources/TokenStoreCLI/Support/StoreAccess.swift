@@ -8,12 +8,22 @@ enum StoreFlags {
 
     static let help = """
           --shards N                 lock stripes for a new store, a power of two 1...4096
-                                     (default 64; an existing store keeps its own)
+                                     (default 64, or the dump header's)
           --durability MODE          none | always | interval (1000 ms) | Nms, e.g. 250ms
-          --changelog-limit N        changelog entries kept per user, 1...4096 (default 64)
+          --changelog-limit N        changelog entries kept per user, 1...4096 (default 64,
+                                     or the dump header's)
           --quarantine-misconfigured quarantine tokens on sender/credential-mismatch
-                                     bounces instead of removing them
+                                     bounces instead of removing them (default: remove, or
+                                     the dump header's choice)
         """
+
+    /// The options that take effect only when a store is created.
+    static let creationOptions: Set<String> = ["--shards", "--changelog-limit", "--quarantine-misconfigured"]
+
+    /// The creation options the command line sets.
+    static func creationOptionsGiven(in arguments: ParsedArguments) -> Set<String> {
+        creationOptions.filter { arguments.has($0) || arguments[$0] != nil }
+    }
 
     /// Builds store options from the parsed command line.
     static func options(from arguments: ParsedArguments, mustExist: Bool) throws(CommandFailure) -> StoreOptions {

@@ -7,27 +7,7 @@ import TokenStore
 @Suite struct CLICommandTests {
     private let t0 = CLI.t0
 
-    /// kim: an iOS foreground token on "shop" and a background Android token on "news";
-    /// lee: unsubscribed with a web token; an anonymous token; 3 users, 4 tokens.
-    private func withSampleStore<R>(_ body: (String) throws -> R) throws -> R {
-        try CLI.withTemporaryDirectory { dir throws in
-            let path = dir + "/store"
-            try CLI.withStore(path) { store throws in
-                try store.register(Registration(deviceID: "iphone", appID: "shop", token: CLI.apnsToken(1), platform: .ios,
-                                                authorization: .foreground, userID: "kim", at: t0))
-                try store.register(Registration(deviceID: "pixel", appID: "news", token: "fcm-2", platform: .android,
-                                                authorization: .background, userID: "kim", at: t0 + 1))
-                try store.register(Registration(deviceID: "browser", appID: "shop", token: "https://push.example/3",
-                                                platform: .web, authorization: .foreground, userID: "lee", at: t0 + 2))
-                try store.register(Registration(deviceID: "kiosk", appID: "shop", token: CLI.apnsToken(4), platform: .ios,
-                                                authorization: .provisional, at: t0 + 3))
-                try store.setSubscription(userID: "kim", subscription: .optedIn, at: t0 + 4)
-                try store.setSubscription(userID: "lee", subscription: .unsubscribed, at: t0 + 5)
-                try store.setSubscription(userID: "max", subscription: .subscribed, at: t0 + 6)
-            }
-            return try body(path)
-        }
-    }
+    private func withSampleStore<R>(_ body: (String) throws -> R) throws -> R { try CLI.withSampleStore(body) }
 
     // MARK: stat
 
@@ -109,10 +89,20 @@ import TokenStore
 
     @Test func anUnknownUserAnswersWithNothing() throws {
         try withSampleStore { path throws in
-            for arguments in [["user", path, "ghost"], ["user", path, "ghost", "--json"], ["changelog", path, "ghost"]] {
+            for arguments in [["user", path, "ghost"], ["changelog", path, "ghost"], ["changelog", path, "ghost", "--json"]] {
                 let run = try CLI.run(arguments)
                 #expect(run.status == 0)
                 #expect(run.stdout.isEmpty)
+            }
+        }
+    }
+
+    @Test func anUnknownUserOrKeyIsNullInJSON() throws {
+        try withSampleStore { path throws in
+            for arguments in [["user", path, "ghost", "--json"], ["get", path, "nowhere", "shop", "--json"]] {
+                let run = try CLI.run(arguments)
+                #expect(run.status == 0)
+                #expect(run.stdout == "null\n")
             }
         }
     }
@@ -204,14 +194,14 @@ import TokenStore
     // MARK: help, usage and store errors
 
     @Test func everySubcommandHasHelp() throws {
-        for command in ["stat", "get", "user", "changelog", "segment", "load", "dump", "verify", "sweep", "bench"] {
+        for command in commands.map { $0.name } {
             let run = try CLI.run([command, "--help"])
             #expect(run.status == 0, "\(command)")
             #expect(run.stdout.hasPrefix("Usage: tokenstore \(command)"), "\(command)")
         }
         let top = try CLI.run(["--help"])
         #expect(top.status == 0)
-        #expect(top.stdout.contains("Exit status: 0 success, 1 usage or input error, 2 store error."))
+        #expect(top.stdout.contains(ExitCode.helpTable))
     }
 
     @Test func usageMistakesExitWithOne() throws {

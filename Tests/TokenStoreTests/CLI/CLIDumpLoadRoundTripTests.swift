@@ -3,7 +3,7 @@ import Testing
 import TokenStore
 @testable import TokenStoreCLI
 
-/// `tokenstore dump PATH | tokenstore load NEW` yields an identical store.
+/// `tokenstore dump PATH | tokenstore load NEW` yields an identical store, with its creation options.
 @Suite struct CLIDumpLoadRoundTripTests {
     private let t0 = CLI.t0
 
@@ -138,10 +138,9 @@ import TokenStore
             #expect(copy.registeredFor == original.registeredFor)
             #expect(copy.exports == original.exports)
             #expect(copy == original)
-            // A second dump of the copy has the same lines (order may follow shards).
+            // A second dump of the copy has the same bytes.
             let again = try CLI.run(["dump", dir + "/copy"])
-            #expect(Set(again.lines) == Set(dump.lines))
-            #expect(again.lines.count == dump.lines.count)
+            #expect(again.stdout == dump.stdout)
         }
     }
 
@@ -159,10 +158,10 @@ import TokenStore
         }
     }
 
-    @Test func quarantinedTokensStayQuarantinedWhenLoadedWithTheQuarantineOption() throws {
+    @Test func aDumpRestoresTheCreationOptionsAndQuarantinedTokensWithoutAnyFlag() throws {
         try CLI.withTemporaryDirectory { dir throws in
             var options = StoreOptions()
-            options.quarantineMisconfigured = true
+            (options.quarantineMisconfigured, options.shards, options.changelogLimit) = (true, 4, 7)
             let original = try CLI.withStore(dir + "/original", options: options) { store throws in
                 try populate(store)
                 let result = try store.bounce(token: CLI.apnsToken(1), errorCode: "MismatchSenderId", at: t0 + 86_400_000)
@@ -170,49 +169,91 @@ import TokenStore
                 return try Snapshot.take(store)
             }
             #expect(original.quarantined == 1)
-            let (dump, _) = try dumpAndLoad(
-                from: dir + "/original", into: dir + "/copy", loadArguments: ["--quarantine-misconfigured"])
-            #expect(dump.stderr.contains("1 quarantined tokens"))
-            let copy = try CLI.withStore(dir + "/copy") { try Snapshot.take($0) }
+            let (dump, load) = try dumpAndLoad(from: dir + "/original", into: dir + "/copy")
+            #expect(dump.lines.first == #"{"tokenstore_dump":2,"shards":4,"quarantine_misconfigured":true,"changelog_limit":7}"#)
+            #expect(load.stderr.isEmpty)
+            let copy = try CLI.withStore(dir + "/copy") { store throws in
+                #expect(store.options.shards == 4)
+                #expect(store.options.quarantineMisconfigured)
+                #expect(store.options.changelogLimit == 7)
+                return try Snapshot.take(store)
+            }
             #expect(copy == original)
         }
     }
 
-    @Test func loadingQuarantinedRecordsWithoutTheOptionSaysSo() throws {
+    @Test func commandLineCreationOptionsWinOverTheHeaderForANewStore() throws {
         try CLI.withTemporaryDirectory { dir throws in
-            var options = StoreOptions()
-            options.quarantineMisconfigured = true
-            try CLI.withStore(dir + "/original", options: options) { store throws in
-                try store.register(Registration(deviceID: "d", appID: "a", token: CLI.apnsToken(1), platform: .ios,
-                                                authorization: .foreground, userID: "kim", at: t0))
-                _ = try store.bounce(token: CLI.apnsToken(1), errorCode: "MismatchSenderId", at: t0 + 1)
+            try CLI.withStore(dir + "/original") { try populate($0) }
+            _ = try dumpAndLoad(from: dir + "/original", into: dir + "/copy", loadArguments: ["--shards", "2", "--changelog-limit", "9"])
+            try CLI.withStore(dir + "/copy") { store throws in
+                #expect(store.options.shards == 2)
+                #expect(store.options.changelogLimit == 9)
             }
-            let (_, load) = try dumpAndLoad(from: dir + "/original", into: dir + "/copy")
-            #expect(load.stdout.contains("1 quarantined records were loaded as ordinary tokens"))
         }
     }
 
-    @Test func dumpWritesUsersBeforeTokensAndEveryTokenAsARegisterEvent() throws {
+    @Test func loadingADumpIntoAStoreWithOtherOptionsKeepsThemAndSaysSo() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            var options = StoreOptions()
+            options.shards = 4
+            try CLI.withStore(dir + "/original", options: options) { try populate($0) }
+            try CLI.withStore(dir + "/existing") { _ in }
+            let dump = try CLI.run(["dump", dir + "/original"])
+            let load = try CLI.run(["load", dir + "/existing", "-"], stdin: dump.stdout)
+            #expect(load.status == 0)
+            #expect(load.stderr.contains("already exists and keeps its options (shards 64,"))
+            #expect(load.stderr.contains("the input asked for shards 4,"))
+            try CLI.withStore(dir + "/existing") { store throws in #expect(store.options.shards == 64) }
+        }
+    }
+
+    @Test func aFormatOneDumpOfEventsStillLoadsAndSaysWhenQuarantineIsNotRestored() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            // What `dump` wrote before it had a header: events only.
+            let formatOne = [
+                #"{"event":"set_subscription","user_id":"kim","subscription":"opted_in","at":\#(t0)}"#,
+                #"{"event":"register","device_id":"d","app_id":"a","token":"\#(CLI.apnsToken(1))","platform":"ios","#
+                    + #""authorization":"foreground","user_id":"kim","created_at":\#(t0),"at":\#(t0 + 5),"quarantined":true}"#,
+            ].joined(separator: "\n") + "\n"
+            let load = try CLI.run(["load", dir + "/copy", "-"], stdin: formatOne)
+            #expect(load.status == 0, "\(load.stderr)")
+            #expect(load.stdout.contains("1 quarantined records were loaded as ordinary tokens"))
+            try CLI.withStore(dir + "/copy") { store throws in
+                let record = try #require(try store.token(deviceID: "d", appID: "a"))
+                #expect(record.createdAt == t0)
+                #expect(record.updatedAt == t0 + 5)
+                #expect(try store.user(userID: "kim")?.subscription == .optedIn)
+            }
+        }
+    }
+
+    @Test func dumpWritesTheHeaderThenUsersWithTheirChangesThenTokensThenStatistics() throws {
         try CLI.withTemporaryDirectory { dir throws in
             try CLI.withStore(dir + "/s") { try populate($0) }
             let dump = try CLI.run(["dump", dir + "/s"])
-            let events = try dump.lines.map { line -> String in
+            let kinds = try dump.lines.map { line -> String in
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                return try #require(object["event"] as? String)
+                if object["tokenstore_dump"] != nil { return "header" }
+                return try #require(object["record"] as? String)
             }
-            let firstRegister = try #require(events.firstIndex(of: "register"))
-            #expect(events[..<firstRegister].allSatisfy { $0 == "set_subscription" })
-            #expect(events[firstRegister...].allSatisfy { $0 == "register" })
-            #expect(events.count(where: { $0 == "register" }) == 8)
+            #expect(kinds.first == "header")
+            #expect(kinds.last == "bounce_statistics")
+            let firstToken = try #require(kinds.firstIndex(of: "token"))
+            #expect(kinds[1..<firstToken].allSatisfy { $0 == "user" || $0 == "change" })
+            #expect(kinds[firstToken..<(kinds.count - 1)].allSatisfy { $0 == "token" })
+            #expect(kinds.count(where: { $0 == "token" }) == 8)
+            #expect(kinds[1] == "user")
         }
     }
 
-    @Test func anEmptyStoreDumpsToNothing() throws {
+    @Test func anEmptyStoreDumpsToItsHeaderAndZeroStatistics() throws {
         try CLI.withTemporaryDirectory { dir throws in
             try CLI.withStore(dir + "/s") { _ in }
             let dump = try CLI.run(["dump", dir + "/s"])
             #expect(dump.status == 0)
-            #expect(dump.stdout.isEmpty)
+            #expect(dump.lines.count == 2)
+            #expect(dump.lines.last?.hasPrefix(#"{"record":"bounce_statistics","by_outcome":{"removed":0,"#) == true)
         }
     }
 
@@ -244,6 +285,7 @@ import TokenStore
             #expect(summary.contains("rejected 0"))
             let copy = try CLI.withStore(dir + "/copy") { try Snapshot.take($0) }
             #expect(copy == original)
+            #expect(try CLI.run(["dump", dir + "/copy"]).stdout == (try CLI.run(["dump", dir + "/original"])).stdout)
         }
     }
 }

@@ -48,10 +48,11 @@ import TokenStore
             ]
             let file = try CLI.write(lines.joined(separator: "\n"), to: "events.ndjson", in: dir)
             let run = try CLI.run(["load", dir + "/store", file])
-            #expect(run.status == 0)
+            #expect(run.status == 1, "a rejected line fails the load, though every other line is applied")
             #expect(run.lines.first == "applied 2, stale 0, rejected 4 (7 lines)")
             let errors = run.stderr.split(separator: "\n").map(String.init)
-            #expect(errors.count == 4)
+            #expect(errors.count == 5)
+            #expect(errors.last == "tokenstore load: 4 of 7 lines rejected (lines 2, 3, 6, 7); the other lines were applied")
             #expect(errors[0].hasPrefix("tokenstore load: line 2: invalid JSON at column"))
             #expect(errors[1].hasPrefix("tokenstore load: line 3: unknown event"))
             #expect(errors[2] == "tokenstore load: line 6: change_user: no token for that key")

@@ -62,6 +62,28 @@ enum CLI {
         }
     }
 
+    /// kim: an iOS foreground token on "shop" and a background Android token on "news";
+    /// lee: unsubscribed with a web token; an anonymous token; 3 users, 4 tokens.
+    static func withSampleStore<R>(_ body: (String) throws -> R) throws -> R {
+        try CLI.withTemporaryDirectory { dir throws in
+            let path = dir + "/store"
+            try CLI.withStore(path) { store throws in
+                try store.register(Registration(deviceID: "iphone", appID: "shop", token: CLI.apnsToken(1), platform: .ios,
+                                                authorization: .foreground, userID: "kim", at: CLI.t0))
+                try store.register(Registration(deviceID: "pixel", appID: "news", token: "fcm-2", platform: .android,
+                                                authorization: .background, userID: "kim", at: CLI.t0 + 1))
+                try store.register(Registration(deviceID: "browser", appID: "shop", token: "https://push.example/3",
+                                                platform: .web, authorization: .foreground, userID: "lee", at: CLI.t0 + 2))
+                try store.register(Registration(deviceID: "kiosk", appID: "shop", token: CLI.apnsToken(4), platform: .ios,
+                                                authorization: .provisional, at: CLI.t0 + 3))
+                try store.setSubscription(userID: "kim", subscription: .optedIn, at: CLI.t0 + 4)
+                try store.setSubscription(userID: "lee", subscription: .unsubscribed, at: CLI.t0 + 5)
+                try store.setSubscription(userID: "max", subscription: .subscribed, at: CLI.t0 + 6)
+            }
+            return try body(path)
+        }
+    }
+
     /// Writes `text` to `name` inside `directory` and returns its path.
     static func write(_ text: String, to name: String, in directory: String) throws -> String {
         let path = directory + "/" + name

@@ -1,0 +1,52 @@
+/// Whole-store reads for a backup, in an order that depends only on the store's contents
+/// and shard count: shard by shard, and sorted within each shard. The slot order of the
+/// hash index depends on the history of inserts and growths, so two stores with the same
+/// contents would otherwise read back in different orders.
+extension Registry {
+    /// Calls `body` with every key record, shard by shard, by device then app bytes within
+    /// a shard, until it returns `false`. Each shard is read under its shared lock.
+    /// - Complexity: O(n log n); memory for one shard's keys.
+    func forEachKeyRecordSorted(_ body: (TokenView) throws -> Bool) throws {
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            defer { store.locks.unlock(i) }
+            var records: [KeyRecord] = []
+            for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+                let ref = shard.index.ref(at: slot)
+                if ref.kindBits == Ref.Kind.key.rawValue { records.append(try keyRecord(ref, in: shard)) }
+            }
+            records.sort { a, b in
+                equalBytes(a.device, b.device) ? a.app.lexicographicallyPrecedes(b.app) : a.device.lexicographicallyPrecedes(b.device)
+            }
+            for record in records where try !body(view(record)) { return }
+        }
+    }
+
+    /// Calls `body` with every user and their changelog, shard by shard, by user id bytes
+    /// within a shard, until it returns `false`. Each shard is read under its shared lock.
+    /// - Complexity: O(n log n); memory for one shard's user references.
+    func forEachUserRecordSorted(_ body: (UserView) throws -> Bool) throws {
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            defer { store.locks.unlock(i) }
+            var users: [UserRecord] = []
+            for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+                let ref = shard.index.ref(at: slot)
+                guard ref.kindBits == Ref.Kind.user.rawValue else { continue }
+                guard shard.heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
+                let user = UserRecord(file: shard.heap.file, offset: ref.offset)
+                guard user.isPlausible else { throw shard.corrupt("damaged user record") }
+                users.append(user)
+            }
+            users.sort { $0.user.lexicographicallyPrecedes($1.user) }
+            for user in users {
+                var changelog: [ChangeView] = []
+                try forEachChange(of: user) { changelog.append($0); return true }
+                let eventAt = user.subscriptionEventAt
+                let view = UserView(
+                    userID: user.user, state: user.state, subscriptionAt: eventAt == 0 ? nil : eventAt, changelog: changelog)
+                if try !body(view) { return }
+            }
+        }
+    }
+}
