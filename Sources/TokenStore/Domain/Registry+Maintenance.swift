@@ -109,7 +109,7 @@ extension Registry {
                         }
                         if r.user.count > 0 {
                             let owner = try? findUser(r.user, hash: Registry.userHash(r.user))
-                            if owner?.record.index(of: ref) == nil {
+                            if owner?.record.slot(of: ref) == nil {
                                 problems.append("\(name): key record at \(ref.offset) is missing from its owner's entries")
                             }
                         }
@@ -128,18 +128,39 @@ extension Registry {
                         let c = shard.number
                         recount[c][Counter.users.rawValue] += 1
                         recount[c][Counter.subscription(u.subscription).rawValue] += 1
-                        let m = u.membership()
-                        if u.subscription != .unsubscribed && m.visible { recount[c][Counter.foregroundEnabledUsers.rawValue] += 1 }
-                        if u.subscription != .unsubscribed && m.any { recount[c][Counter.anyEnabledUsers.rawValue] += 1 }
-                        for i in 0..<u.entryCount {
-                            let e = u.entryRef(i)
+                        // Membership is recounted from the entries, and the kept counts checked against it.
+                        var visible = 0, reachable = 0, entries = 0
+                        var visibleByApp: [UInt64: Int] = [:]
+                        for slot in 0..<u.entrySlots {
+                            guard let e = u.entry(atSlot: slot) else { continue }
+                            entries += 1
+                            let flags = u.entryFlags(atSlot: slot)
+                            if flags & UserRecord.quarantined == 0 {
+                                reachable += 1
+                                if flags & UserRecord.visible != 0 {
+                                    visible += 1
+                                    visibleByApp[u.entryAppHash(atSlot: slot) | 1, default: 0] += 1
+                                }
+                            }
                             guard e.shard < store.shards.count, let k = try? keyRecord(e, in: store.shards[e.shard]),
-                                equalBytes(k.user, u.user), k.entryFlags == u.entryFlags(i)
+                                equalBytes(k.user, u.user), k.entryFlags == flags
                             else {
                                 problems.append("\(name): user record at \(ref.offset) has an entry that does not match its key")
                                 continue
                             }
                         }
+                        if u.recomputedEntryDigest != u.entryDigest {
+                            problems.append("\(name): user record at \(ref.offset) has entries that fail their digest")
+                        }
+                        var keptByApp: [UInt64: Int] = [:]
+                        u.forEachApp { hash, count in if count != 0 { keptByApp[hash] = count } }
+                        if entries != u.entryCount || visible != u.visibleEntries || reachable != u.reachableEntries
+                            || keptByApp != visibleByApp
+                        {
+                            problems.append("\(name): user record at \(ref.offset) keeps counts that disagree with its entries")
+                        }
+                        if u.subscription != .unsubscribed && visible > 0 { recount[c][Counter.foregroundEnabledUsers.rawValue] += 1 }
+                        if u.subscription != .unsubscribed && reachable > 0 { recount[c][Counter.anyEnabledUsers.rawValue] += 1 }
                         do {
                             var n = 0
                             try forEachChange(of: u) { _ in

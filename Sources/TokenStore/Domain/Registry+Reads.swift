@@ -22,14 +22,13 @@ extension Registry {
         let userHash = Registry.userHash(user)
         try locked(ShardSet(store.shard(of: userHash)), exclusive: false) { scope in
             guard let (_, record) = try findUser(user, hash: userHash) else { return }
-            for i in 0..<record.entryCount {
-                let ref = record.entryRef(i)
+            try record.forEachEntry { ref, _ in
                 guard ref.shard < store.shards.count else { throw shard(userHash).corrupt("user entry names a missing shard") }
                 try scope.require(ref.shard)
             }
             let subscription = record.subscription
-            for i in 0..<record.entryCount {
-                let ref = record.entryRef(i)
+            for slot in 0..<record.entrySlots {
+                guard let ref = record.entry(atSlot: slot) else { continue }
                 guard try body(view(try keyRecord(ref, in: store.shards[ref.shard])), subscription) else { return }
             }
         }

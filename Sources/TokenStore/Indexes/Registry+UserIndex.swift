@@ -7,8 +7,8 @@ extension Registry {
         if let found = try findUser(user, hash: hash) { return found }
         guard create else { return nil }
         let shard = self.shard(hash)
-        let offset = try shard.heap.allocate(UserRecord.size(user: user.count, entries: 2))
-        let record = UserRecord.initialize(shard.heap.file, at: offset, user: user, entryCapacity: 2)
+        let offset = try shard.heap.allocate(UserRecord.size(user: user.count, appSlots: 1, entrySlots: 2))
+        let record = UserRecord.initialize(shard.heap.file, at: offset, user: user, appSlots: 1, entrySlots: 2)
         record.seal()
         let slot = shard.index.insert(hash, Ref(kind: .user, shard: shard.number, offset: offset, flags: record.slotFlags))
         shard.heap.add(.users, 1)
@@ -63,43 +63,53 @@ extension Registry {
     @discardableResult
     func addUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer, flags: UInt64) throws -> UserRecord? {
         guard let (slot, record) = try self.user(user, create: true) else { return nil }
+        let appHash = Registry.appHash(app)
         return try changingMembership(record, app: app) {
-            var r = record
-            if r.entryCount == r.entryCapacity { r = try grow(r, slot: slot) }
-            r.appendEntry(ref: ref, appHash: Registry.appHash(app), flags: flags)
+            let r = try withRoom(record, slot: slot, entry: true, visibleApp: flags & UserRecord.visible != 0 ? appHash : nil)
+            r.insertEntry(ref: ref, appHash: appHash, flags: flags)
             return r
         }
     }
 
     @discardableResult
     func removeUserEntry(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer) throws -> UserRecord? {
-        guard let (_, record) = try self.user(user, create: false), let i = record.index(of: ref) else { return nil }
+        guard let (_, record) = try self.user(user, create: false), let entry = record.slot(of: ref) else { return nil }
         return try changingMembership(record, app: app) {
-            record.removeEntry(i)
+            record.removeEntry(atSlot: entry)
             return record
         }
     }
 
     func setUserEntryFlags(_ user: UnsafeRawBufferPointer, ref: Ref, app: UnsafeRawBufferPointer, flags: UInt64) throws {
-        guard let (_, record) = try self.user(user, create: false), let i = record.index(of: ref) else { return }
+        guard let (slot, record) = try self.user(user, create: false), record.slot(of: ref) != nil else { return }
         _ = try changingMembership(record, app: app) {
-            record.setEntryFlags(i, flags)
-            return record
+            let visibleApp = flags & UserRecord.visible != 0 ? Registry.appHash(app) : nil
+            let r = try withRoom(record, slot: slot, entry: false, visibleApp: visibleApp)
+            guard let entry = r.slot(of: ref) else { return r }
+            r.setEntryFlags(atSlot: entry, flags)
+            return r
         }
     }
 
-    /// Moves a full user record to a block with twice the entries.
-    private func grow(_ record: UserRecord, slot: Int) throws -> UserRecord {
-        let shard = self.shard(Registry.userHash(record.user))
-        let newCapacity = min(record.entryCapacity * 2, Int(UInt16.max))
-        guard newCapacity > record.entryCapacity else {
-            throw TokenStoreError(.tooLarge, "a user may own at most \(UInt16.max) tokens")
+    /// The record, or a copy with larger tables when it has no room for one more entry
+    /// (`entry`) or for one more app with visible entries (`visibleApp`).
+    private func withRoom(_ record: UserRecord, slot: Int, entry: Bool, visibleApp: UInt64?) throws -> UserRecord {
+        let needsEntries = entry && !record.hasRoomForEntry
+        let needsApps = visibleApp.map { !record.hasRoomForVisible(app: $0) } ?? false
+        guard needsEntries || needsApps else { return record }
+        guard !needsEntries || record.entryCount < UserRecord.maxEntries else {
+            throw TokenStoreError(.tooLarge, "a user may own at most \(UserRecord.maxEntries) tokens")
         }
-        let offset = try shard.heap.allocate(UserRecord.size(user: record.userLength, entries: newCapacity))
-        let file = shard.heap.file
-        file.copy(file.bytes(record.offset + 4, record.length - 4), to: offset + 4)
-        let moved = UserRecord(file: file, offset: offset)
-        moved.set(UInt16(newCapacity), 14)
+        return try grow(record, slot: slot, entrySlots: record.entrySlots * (needsEntries ? 2 : 1),
+            appSlots: record.appSlots * (needsApps ? 2 : 1))
+    }
+
+    /// Moves a user record to a block with larger tables (amortized O(1) per entry).
+    private func grow(_ record: UserRecord, slot: Int, entrySlots: Int, appSlots: Int) throws -> UserRecord {
+        let shard = self.shard(Registry.userHash(record.user))
+        let offset = try shard.heap.allocate(UserRecord.size(user: record.userLength, appSlots: appSlots, entrySlots: entrySlots))
+        let moved = record.copy(to: offset, appSlots: appSlots, entrySlots: entrySlots)
+        moved.seal()
         shard.index.setRef(Ref(kind: .user, shard: shard.number, offset: offset, flags: moved.slotFlags), at: slot)
         shard.heap.free(record.offset)
         return moved

@@ -63,7 +63,7 @@ struct Manifest: Equatable {
         else { throw TokenStoreError(.corrupt, "\(name): checksum mismatch") }
         let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
         guard version == TokenStore.formatVersion else {
-            throw TokenStoreError(.versionMismatch, "\(name): format version \(version), this library reads \(TokenStore.formatVersion)")
+            throw TokenStoreError(.versionMismatch, "\(name): format version \(version), this library reads \(TokenStore.formatVersion); dump the store with the release that wrote it and load the dump with this one")
         }
         let shards = Int(bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
         guard shards >= 1, shards <= 4096, shards & (shards - 1) == 0 else {
