@@ -84,47 +84,62 @@ extension Registry {
     }
 
     /// Streams the users of a segment, one stripe at a time, straight from the index.
-    ///
-    /// User records are visited in batches: the batch's first loads are independent, so the
-    /// CPU overlaps their cache misses instead of waiting for each in turn.
     func forEachUser(in segment: Segment, _ body: (Bytes) throws -> Bool) throws {
-        var appName = ""
-        if case .foregroundPushEnabledForApp(let app) = segment { appName = app }
+        let appHash = Registry.appHash(of: segment)
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            defer { store.locks.unlock(i) }
+            guard try forEachMember(of: segment, appHash: appHash, in: shard, where: { _ in true }, { try body($0.user) })
+            else { return }
+        }
+    }
+
+    /// The app hash a segment's membership test needs: its app's for the per-app segment,
+    /// any value for the others (which never read it).
+    static func appHash(of segment: Segment) -> UInt64 {
+        guard case .foregroundPushEnabledForApp(var app) = segment else { return 0 }
+        return app.withUTF8 { Registry.appHash(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Calls `body` with each user record of `shard` that belongs to `segment` and whose index
+    /// slot flags pass `slotFilter`, straight from the index. The caller holds the shard's lock.
+    ///
+    /// User records are visited in batches: the batch's first loads (the plausibility check
+    /// reads each record's header) are independent, so the CPU overlaps their cache misses
+    /// instead of waiting for each in turn. Nothing is allocated: the batch is on the stack.
+    /// - Returns: false when `body` stopped the scan.
+    @inline(__always)
+    func forEachMember(
+        of segment: Segment, appHash: UInt64, in shard: Shard, where slotFilter: (UInt64) -> Bool,
+        _ body: (UserRecord) throws -> Bool
+    ) throws -> Bool {
         let batchSize = 32
-        var batch = [Int](repeating: 0, count: batchSize)
-        try appName.withUTF8 { appBytes in
-            let appHash = Registry.appHash(UnsafeRawBufferPointer(appBytes))
-            for (i, shard) in store.shards.enumerated() {
-                store.locks.lockShared(i)
-                defer { store.locks.unlock(i) }
-                let index = shard.index, heap = shard.heap
-                var slot = 0
-                let capacity = index.capacity
-                while slot < capacity {
-                    var n = 0
-                    var touch: UInt64 = 0
-                    while n < batchSize && slot < capacity {
-                        if index.hash(at: slot) != 0 {
-                            let ref = index.ref(at: slot)
-                            if ref.kindBits == Ref.Kind.user.rawValue && UserRecord.member(flags: ref.userFlags, of: segment) != false {
-                                guard heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
-                                touch &+= heap.file.load(ref.offset + 8, as: UInt64.self)
-                                batch[n] = ref.offset
-                                n += 1
-                            }
+        return try withUnsafeTemporaryAllocation(of: Int.self, capacity: batchSize) { batch in
+            let index = shard.index, heap = shard.heap
+            let capacity = index.capacity
+            var slot = 0
+            while slot < capacity {
+                var n = 0
+                while n < batchSize && slot < capacity {
+                    if index.hash(at: slot) != 0 {
+                        let ref = index.ref(at: slot)
+                        if ref.kindBits == Ref.Kind.user.rawValue && UserRecord.member(flags: ref.userFlags, of: segment) != false
+                            && slotFilter(ref.userFlags)
+                        {
+                            guard heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
+                            batch[n] = ref.offset
+                            n += 1
                         }
-                        slot += 1
                     }
-                    _ = touch
-                    for k in 0..<n {
-                        let user = UserRecord(file: heap.file, offset: batch[k])
-                        guard user.isPlausible else { throw shard.corrupt("damaged user record") }
-                        // The slot's flags decided every segment but the per-app one.
-                        let member = UserRecord.member(flags: user.slotFlags, of: segment) ?? user.membership(app: appHash).app
-                        if member, try !body(user.user) { return }
-                    }
+                    slot += 1
+                }
+                for k in 0..<n {
+                    let user = UserRecord(file: heap.file, offset: batch[k])
+                    guard user.isPlausible else { throw shard.corrupt("damaged user record") }
+                    if user.isMember(of: segment, appHash: appHash), try !body(user) { return false }
                 }
             }
+            return true
         }
     }
 

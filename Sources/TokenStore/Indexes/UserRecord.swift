@@ -109,6 +109,13 @@ struct UserRecord: HeapRecord {
         }
     }
 
+    /// Whether the user belongs to `segment` (`appHash`: the per-app segment's app). The
+    /// slot flags decide every segment but the per-app one, which needs the entries.
+    @inline(__always)
+    func isMember(of segment: Segment, appHash: UInt64) -> Bool {
+        UserRecord.member(flags: slotFlags, of: segment) ?? membership(app: appHash).app
+    }
+
     func setSubscription(_ s: Subscription, at: Int64) {
         set(s.rawValue, 5)
         set(at, 32)
