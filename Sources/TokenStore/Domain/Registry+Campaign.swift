@@ -6,7 +6,7 @@
 /// entries are read: each entry carries its key's app hash and flags (visible, quarantined),
 /// so the campaign rule (`PushKind.mayPush`) discards most entries without visiting the key
 /// record in another shard, and the key records that remain are gathered into a batch and
-/// touched before any is read, so that their cache misses overlap.
+/// touched in a tight loop before any is read, so that their cache misses overlap.
 extension Registry {
     /// Key records gathered before any is read: enough independent misses to fill the memory
     /// pipeline, few enough to stay in L1.
@@ -20,59 +20,71 @@ extension Registry {
     /// hold still for the scan) while waiting for a lower one could deadlock with a writer that
     /// holds the lower one and waits for the user stripe. Readers are never held out; a writer
     /// waits for at most one stripe's pass.
+    ///
+    /// Nothing is allocated or retained per token: the batches are on the stack, and the key
+    /// records' shards are reached through a `ShardTable`.
     func forEachCampaignToken(in segment: Segment, app: Bytes, kind: PushKind, _ body: (TokenView) throws -> Bool) throws {
         let segmentAppHash = Registry.appHash(of: segment)
         let campaignAppHash = Registry.appHash(app)
         let shards = store.shards
         // Visible pushes skip unsubscribed users and users with no visible, unquarantined
         // token for any app straight from the slot flags (bit 0, "Foreground Push Enabled").
-        // Silent pushes ignore the subscription, so no slot flag rules a user out for them.
-        let needsForegroundEnabled = kind == .visible
-        try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Registry.campaignBatch) { refs in
-            try withUnsafeTemporaryAllocation(of: Subscription.self, capacity: Registry.campaignBatch) { owners in
-                var pending = 0
-                /// Reads the gathered key records (already touched) and hands over the sendable ones.
-                func drain() throws -> Bool {
-                    defer { pending = 0 }
-                    for k in 0..<pending {
-                        let ref = Ref(raw: refs[k])
-                        let record = try keyRecord(ref, in: shards[ref.shard])
-                        let token = view(record)
-                        guard equalBytes(token.appID, app), kind.mayPush(to: token, ownedBy: owners[k]) else { continue }
-                        if try !body(token) { return false }
-                    }
-                    return true
-                }
-                for shard in shards {
-                    let finished = try store.locks.withAllShared { () throws -> Bool in
-                        let scanned = try forEachMember(
-                            of: segment, appHash: segmentAppHash, in: shard,
-                            where: { flags in !needsForegroundEnabled || flags & 1 != 0 }
-                        ) { user in
-                            let subscription = user.subscription
-                            for i in 0..<user.entryCount where user.entryAppHash(i) == campaignAppHash {
-                                let flags = user.entryFlags(i)
-                                guard kind.mayPush(
-                                    allowsVisiblePush: flags & UserRecord.visible != 0,
-                                    isQuarantined: flags & UserRecord.quarantined != 0, subscription: subscription)
-                                else { continue }
-                                let ref = user.entryRef(i)
-                                guard ref.shard < shards.count else { throw shard.corrupt("user entry names a missing shard") }
-                                // The plausibility check reads the record's header: that load
-                                // is the touch that starts the miss.
-                                guard shards[ref.shard].heap.isPlausibleBlock(ref.offset) else {
-                                    throw shards[ref.shard].corrupt("index entry points outside the heap")
+        // Silent pushes ignore the subscription, so only the segment's own flags rule users out.
+        let slots = UserRecord.SlotFilter(segment, foregroundEnabled: kind == .visible)
+        try ShardTable.with(shards) { table in
+            try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Registry.campaignBatch) { refs in
+                try withUnsafeTemporaryAllocation(of: Subscription.self, capacity: Registry.campaignBatch) { owners in
+                    var pending = 0
+                    /// Touches the gathered key records' two first lines in a tight loop of
+                    /// independent loads (the plausibility check reads each header), then reads
+                    /// them and hands over the sendable ones.
+                    func drain() throws -> Bool {
+                        defer { pending = 0 }
+                        var touched: UInt64 = 0
+                        for k in 0..<pending {
+                            let ref = Ref(raw: refs[k])
+                            try table.with(ref.shard) { shard in
+                                guard shard.heap.isPlausibleBlock(ref.offset) else {
+                                    throw shard.corrupt("index entry points outside the heap")
                                 }
-                                refs[pending] = ref.raw
-                                owners[pending] = subscription
-                                pending += 1
-                                if pending == Registry.campaignBatch, try !drain() { return false }
+                                touched &+= shard.heap.touch(ref.offset + 64)
                             }
-                            return true
                         }
-                        return try scanned && drain()
+                        Heap.keep(touched)
+                        for k in 0..<pending {
+                            let ref = Ref(raw: refs[k])
+                            let going = try table.with(ref.shard) { shard throws -> Bool in
+                                let token = view(try keyRecord(ref, in: shard))
+                                guard equalBytes(token.appID, app), kind.mayPush(to: token, ownedBy: owners[k]) else { return true }
+                                return try body(token)
+                            }
+                            if !going { return false }
+                        }
+                        return true
                     }
-                    guard finished else { return }
+                    for shard in shards {
+                        let finished = try store.locks.withAllShared { () throws -> Bool in
+                            let scanned = try forEachMember(of: segment, appHash: segmentAppHash, in: shard, slots: slots) { user in
+                                let subscription = user.subscription
+                                for i in 0..<user.entryCount where user.entryAppHash(i) == campaignAppHash {
+                                    let flags = user.entryFlags(i)
+                                    guard kind.mayPush(
+                                        allowsVisiblePush: flags & UserRecord.visible != 0,
+                                        isQuarantined: flags & UserRecord.quarantined != 0, subscription: subscription)
+                                    else { continue }
+                                    let ref = user.entryRef(i)
+                                    guard ref.shard < shards.count else { throw shard.corrupt("user entry names a missing shard") }
+                                    refs[pending] = ref.raw
+                                    owners[pending] = subscription
+                                    pending += 1
+                                    if pending == Registry.campaignBatch, try !drain() { return false }
+                                }
+                                return true
+                            }
+                            return try scanned && drain()
+                        }
+                        guard finished else { return }
+                    }
                 }
             }
         }

@@ -89,8 +89,8 @@ extension Registry {
         for (i, shard) in store.shards.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
-            guard try forEachMember(of: segment, appHash: appHash, in: shard, where: { _ in true }, { try body($0.user) })
-            else { return }
+            let slots = UserRecord.SlotFilter(segment, foregroundEnabled: false)
+            guard try forEachMember(of: segment, appHash: appHash, in: shard, slots: slots, { try body($0.user) }) else { return }
         }
     }
 
@@ -102,15 +102,18 @@ extension Registry {
     }
 
     /// Calls `body` with each user record of `shard` that belongs to `segment` and whose index
-    /// slot flags pass `slotFilter`, straight from the index. The caller holds the shard's lock.
+    /// slot `slots` keeps, straight from the index. The caller holds the shard's lock.
     ///
-    /// User records are visited in batches: the batch's first loads (the plausibility check
-    /// reads each record's header) are independent, so the CPU overlaps their cache misses
-    /// instead of waiting for each in turn. Nothing is allocated: the batch is on the stack.
+    /// User records are visited in batches, in three steps: gather the batch's offsets from the
+    /// index, touch both lines of every record (the plausibility check reads its header; its
+    /// entries start on the second line) in a tight loop of independent loads, so that the CPU overlaps their cache misses instead of waiting for
+    /// each in turn, then read them. The index holds keys and tokens too, so the users' slots
+    /// are far apart: touching while scanning would leave too few loads in flight. Nothing is
+    /// allocated: the batch is on the stack.
     /// - Returns: false when `body` stopped the scan.
     @inline(__always)
     func forEachMember(
-        of segment: Segment, appHash: UInt64, in shard: Shard, where slotFilter: (UInt64) -> Bool,
+        of segment: Segment, appHash: UInt64, in shard: Shard, slots: UserRecord.SlotFilter,
         _ body: (UserRecord) throws -> Bool
     ) throws -> Bool {
         let batchSize = 32
@@ -120,19 +123,22 @@ extension Registry {
             var slot = 0
             while slot < capacity {
                 var n = 0
+                // Branch-free: every slot's offset is written, and kept only when the filter
+                // keeps the slot, since which slots match is too random to predict.
                 while n < batchSize && slot < capacity {
-                    if index.hash(at: slot) != 0 {
-                        let ref = index.ref(at: slot)
-                        if ref.kindBits == Ref.Kind.user.rawValue && UserRecord.member(flags: ref.userFlags, of: segment) != false
-                            && slotFilter(ref.userFlags)
-                        {
-                            guard heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
-                            batch[n] = ref.offset
-                            n += 1
-                        }
-                    }
-                    slot += 1
+                    let ref = index.ref(at: slot)
+                    batch[n] = ref.offset
+                    n &+= slots.keeps(ref.raw) ? 1 : 0
+                    slot &+= 1
                 }
+                var touched: UInt64 = 0
+                for k in 0..<n {
+                    guard heap.isPlausibleBlock(batch[k]) else { throw shard.corrupt("index entry points outside the heap") }
+                    // The entries (and so the membership) start 64 bytes plus the padded id in:
+                    // on the next line or the one after, as the block's alignment falls.
+                    touched &+= heap.touch(batch[k] + 64) &+ heap.touch(batch[k] + 128)
+                }
+                Heap.keep(touched)
                 for k in 0..<n {
                     let user = UserRecord(file: heap.file, offset: batch[k])
                     guard user.isPlausible else { throw shard.corrupt("damaged user record") }

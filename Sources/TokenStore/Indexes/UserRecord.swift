@@ -100,6 +100,32 @@ struct UserRecord: HeapRecord {
         return (enabled && m.visible ? 1 : 0) | (enabled && m.any ? 2 : 0) | UInt64(subscription.rawValue) << 2
     }
 
+    /// A test on an index slot's raw reference that keeps the user entries whose slot flags
+    /// may be in `segment` (what `member(flags:of:)` does not rule out) and, with
+    /// `foregroundEnabled`, have the Foreground Push Enabled bit: `raw & mask == value`.
+    ///
+    /// One AND and one compare per slot, so that a scan over an index shared with keys and
+    /// tokens stays cheap. An empty slot's reference is zero, which no filter keeps.
+    struct SlotFilter {
+        let mask: UInt64
+        let value: UInt64
+
+        init(_ segment: Segment, foregroundEnabled: Bool) {
+            var mask: UInt64 = 0, value: UInt64 = 0
+            switch segment {
+            case .foregroundPushEnabled: (mask, value) = (1, 1)
+            case .backgroundOrForegroundPushEnabled: (mask, value) = (2, 2)
+            case .subscription(let s): (mask, value) = (0b1100, UInt64(s.rawValue) << 2)
+            case .foregroundPushEnabledForApp: break
+            }
+            if foregroundEnabled { (mask, value) = (mask | 1, value | 1) }
+            self.mask = 0xF << 60 | mask << 44
+            self.value = Ref.Kind.user.rawValue << 60 | value << 44
+        }
+
+        @inline(__always) func keeps(_ raw: UInt64) -> Bool { raw & mask == value }
+    }
+
     static func member(flags: UInt64, of segment: Segment) -> Bool? {
         switch segment {
         case .foregroundPushEnabled: return flags & 1 != 0
