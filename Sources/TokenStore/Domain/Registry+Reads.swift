@@ -86,10 +86,10 @@ extension Registry {
     /// Streams the users of a segment, one stripe at a time, straight from the index.
     func forEachUser(in segment: Segment, _ body: (Bytes) throws -> Bool) throws {
         let appHash = Registry.appHash(of: segment)
+        let slots = UserRecord.SlotFilter(segment, foregroundEnabled: false)
         for (i, shard) in store.shards.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
-            let slots = UserRecord.SlotFilter(segment, foregroundEnabled: false)
             guard try forEachMember(of: segment, appHash: appHash, in: shard, slots: slots, { try body($0.user) }) else { return }
         }
     }
@@ -105,11 +105,11 @@ extension Registry {
     /// slot `slots` keeps, straight from the index. The caller holds the shard's lock.
     ///
     /// User records are visited in batches, in three steps: gather the batch's offsets from the
-    /// index, touch both lines of every record (the plausibility check reads its header; its
-    /// entries start on the second line) in a tight loop of independent loads, so that the CPU overlaps their cache misses instead of waiting for
-    /// each in turn, then read them. The index holds keys and tokens too, so the users' slots
-    /// are far apart: touching while scanning would leave too few loads in flight. Nothing is
-    /// allocated: the batch is on the stack.
+    /// index; touch every record's header (the plausibility check reads it) and the lines its
+    /// entries sit on, in a tight loop of independent loads, so that the CPU overlaps their
+    /// cache misses instead of waiting for each in turn; then read them. The index holds keys
+    /// and tokens too, so the users' slots are far apart: touching while scanning would leave
+    /// too few loads in flight. Nothing is allocated: the batch is on the stack.
     /// - Returns: false when `body` stopped the scan.
     @inline(__always)
     func forEachMember(

@@ -10,8 +10,13 @@
 /// Entry flags: bit 0 the token allows visible push, bit 1 it is quarantined. They let segment
 /// membership be decided without visiting the key records in other shards.
 struct UserRecord: HeapRecord {
-    let file: MappedFile
+    let unmanagedFile: Unmanaged<MappedFile>
     let offset: Int
+
+    init(file: MappedFile, offset: Int) {
+        unmanagedFile = .passUnretained(file)
+        self.offset = offset
+    }
 
     static let fixedSize = 64
     static let entrySize = 24
@@ -111,13 +116,7 @@ struct UserRecord: HeapRecord {
         let value: UInt64
 
         init(_ segment: Segment, foregroundEnabled: Bool) {
-            var mask: UInt64 = 0, value: UInt64 = 0
-            switch segment {
-            case .foregroundPushEnabled: (mask, value) = (1, 1)
-            case .backgroundOrForegroundPushEnabled: (mask, value) = (2, 2)
-            case .subscription(let s): (mask, value) = (0b1100, UInt64(s.rawValue) << 2)
-            case .foregroundPushEnabledForApp: break
-            }
+            var (mask, value) = UserRecord.flagTest(of: segment) ?? (0, 0)
             if foregroundEnabled { (mask, value) = (mask | 1, value | 1) }
             self.mask = 0xF << 60 | mask << 44
             self.value = Ref.Kind.user.rawValue << 60 | value << 44
@@ -126,13 +125,19 @@ struct UserRecord: HeapRecord {
         @inline(__always) func keeps(_ raw: UInt64) -> Bool { raw & mask == value }
     }
 
-    static func member(flags: UInt64, of segment: Segment) -> Bool? {
+    /// The slot-flag test of a segment: a user is a member when `flags & mask == value`. `nil`
+    /// for the per-app segment, which the slot flags cannot decide.
+    static func flagTest(of segment: Segment) -> (mask: UInt64, value: UInt64)? {
         switch segment {
-        case .foregroundPushEnabled: return flags & 1 != 0
-        case .backgroundOrForegroundPushEnabled: return flags & 2 != 0
-        case .subscription(let s): return flags >> 2 == UInt64(s.rawValue)
+        case .foregroundPushEnabled: return (1, 1)
+        case .backgroundOrForegroundPushEnabled: return (2, 2)
+        case .subscription(let s): return (0b1100, UInt64(s.rawValue) << 2)
         case .foregroundPushEnabledForApp: return nil
         }
+    }
+
+    static func member(flags: UInt64, of segment: Segment) -> Bool? {
+        flagTest(of: segment).map { flags & $0.mask == $0.value }
     }
 
     /// Whether the user belongs to `segment` (`appHash`: the per-app segment's app). The
@@ -174,8 +179,13 @@ struct UserRecord: HeapRecord {
 /// 32 device, app, token, other user, detail lengths (u16 each) | 48 the five strings
 /// ```
 struct ChangeRecord: HeapRecord {
-    let file: MappedFile
+    let unmanagedFile: Unmanaged<MappedFile>
     let offset: Int
+
+    init(file: MappedFile, offset: Int) {
+        unmanagedFile = .passUnretained(file)
+        self.offset = offset
+    }
 
     static let fixedSize = 48
 
@@ -219,8 +229,13 @@ struct ChangeRecord: HeapRecord {
 ///
 /// `0 capacity | 4 kind | 6 app length u16 | 8 checksum | 16 count (i64) | 24 app id`
 struct AppCounterRecord: HeapRecord {
-    let file: MappedFile
+    let unmanagedFile: Unmanaged<MappedFile>
     let offset: Int
+
+    init(file: MappedFile, offset: Int) {
+        unmanagedFile = .passUnretained(file)
+        self.offset = offset
+    }
 
     var length: Int { 24 + u16(6) }
     var isPlausible: Bool { kind == RecordKind.app.rawValue && length <= capacity }
