@@ -50,10 +50,10 @@
  * may use the handle during or after it. Each call locks only the shards it
  * touches.
  *
- * Callbacks (#ts_token_fn, #ts_change_fn, #ts_user_fn) run while the store
- * holds locks. A callback @b must @b not call any function on the same
- * store: doing so may deadlock or abort the process. Copy what you need and
- * make further calls after the iterating function has returned.
+ * Callbacks (#ts_token_fn, #ts_batch_fn, #ts_change_fn, #ts_user_fn) run
+ * while the store holds locks. A callback @b must @b not call any function on
+ * the same store: doing so may deadlock or abort the process. Copy what you
+ * need and make further calls after the iterating function has returned.
  *
  * @section memory Ownership
  *
@@ -97,11 +97,11 @@ extern "C" {
 /** Library major version: changes when the ABI breaks. */
 #define TS_VERSION_MAJOR 0
 /** Library minor version: changes when functions or fields are added. */
-#define TS_VERSION_MINOR 1
+#define TS_VERSION_MINOR 2
 /** Library patch version: changes for fixes only. */
 #define TS_VERSION_PATCH 0
 /** The version as a string literal, "MAJOR.MINOR.PATCH". */
-#define TS_VERSION_STRING "0.1.0"
+#define TS_VERSION_STRING "0.2.0"
 
 /**
  * @brief The library's version as "MAJOR.MINOR.PATCH".
@@ -629,6 +629,70 @@ typedef int (*ts_user_fn)(void *ctx, const char *user_id, size_t user_id_len);
  * stream.
  */
 int ts_segment_users(ts_store *s, int segment, const char *app_id, ts_user_fn fn, void *ctx);
+
+/**
+ * @brief Calls @p fn once for each token that a campaign for
+ *        @p campaign_app_id may push to now, over every user in the segment,
+ *        until it returns non-zero.
+ *
+ * The set equals the union, over the users that #ts_segment_users lists, of
+ * #ts_sendable_tokens(user, @p campaign_app_id, @p push_kind). Each token
+ * comes once, in no particular order. Views as in #ts_get. Segment membership
+ * and the tokens are read in one pass over the user index, instead of
+ * collecting the users and looking each one up again.
+ *
+ * Each shard's users stream while every shard is locked shared (a user's
+ * tokens live in any shard): other readers go on, writers wait for at most one
+ * shard's pass. Keep @p fn short. Since 0.2.
+ *
+ * @param[in] segment a @c TS_SEGMENT_* constant.
+ * @param[in] segment_app_id the app for
+ *            #TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP; must be NULL for
+ *            every other segment (as in #ts_segment_count).
+ * @param[in] campaign_app_id the app the campaign sends for. Required.
+ * @param[in] push_kind #TS_PUSH_VISIBLE or #TS_PUSH_SILENT.
+ * @param[in] fn receives each token. Required.
+ * @return #TS_OK once every token was streamed or @p fn stopped the call;
+ *         #TS_EINVAL (and no call) for a NULL store or @p fn, a bad id or an
+ *         unknown constant; or a store error.
+ */
+int ts_campaign_tokens(ts_store *s, int segment, const char *segment_app_id,
+                       const char *campaign_app_id, int push_kind, ts_token_fn fn, void *ctx);
+
+/**
+ * @brief Receives the outcome of one key of #ts_get_many.
+ *
+ * @param[in] ctx the caller's pointer, passed through unchanged.
+ * @param[in] index the key's position in the arrays passed to #ts_get_many.
+ * @param[in] status #TS_OK when the key holds a token, #TS_NOTFOUND when not.
+ * @param[in] view the token when @p status is #TS_OK, NULL otherwise; valid
+ *            only during the call.
+ * @return 0 to go on, non-zero to stop.
+ */
+typedef int (*ts_batch_fn)(void *ctx, size_t index, int status, const ts_token_view *view);
+
+/**
+ * @brief Looks up @p n keys at once: key @c i is
+ *        (@p device_ids[i], @p app_ids[i]).
+ *
+ * @p fn is called once per key, in index order, with the key's status
+ * (#TS_OK or #TS_NOTFOUND) and its view (NULL when not found), until it
+ * returns non-zero. Each key's answer equals #ts_get's. Keys are looked up in
+ * batches of 64 whose memory accesses overlap, which makes a batch cheaper
+ * than as many #ts_get calls; each batch holds the shards of its keys locked
+ * shared while @p fn runs. Since 0.2.
+ *
+ * @param[in] n the number of keys; 0 returns #TS_OK with no call.
+ * @param[in] device_ids @p n device ids. Required, even when @p n is 0.
+ * @param[in] app_ids @p n app ids. Required, even when @p n is 0.
+ * @param[in] fn receives each key's outcome. Required.
+ * @return #TS_OK once every key was answered or @p fn stopped the call (a key
+ *         that is not found is not an error); #TS_EINVAL, with no call, for a
+ *         NULL store, array or @p fn, or when any element is NULL, empty, too
+ *         long or not UTF-8; or a store error.
+ */
+int ts_get_many(ts_store *s, size_t n, const char *const *device_ids, const char *const *app_ids,
+                ts_batch_fn fn, void *ctx);
 
 /**
  * @brief One changelog entry, seen through a callback.

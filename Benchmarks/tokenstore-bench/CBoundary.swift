@@ -43,8 +43,14 @@ enum CBoundary {
     /// The callback: adds the token's length to the `Int` behind `context` (as the Swift get
     /// reads the token's length) and goes on.
     static let addTokenLength: TSTokenFunction = { context, view in
-        context!.assumingMemoryBound(to: Int.self).pointee &+= view!.assumingMemoryBound(to: TokenViewPrefix.self).pointee.tokenLength
+        context!.assumingMemoryBound(to: Int.self).pointee &+= tokenLength(of: view!)
         return 0
+    }
+
+    /// The token's length in a `ts_token_view`.
+    @inline(__always)
+    static func tokenLength(of view: UnsafeRawPointer) -> Int {
+        view.assumingMemoryBound(to: TokenViewPrefix.self).pointee.tokenLength
     }
 
     /// `TS_OK`, `TS_STALE` and `TS_NOTFOUND`.

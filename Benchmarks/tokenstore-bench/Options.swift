@@ -116,7 +116,9 @@ extension BenchOptions {
           --baseline           also run every phase against the naive baseline (a Dictionary per
                                index behind one lock) in a child process, with ratios
           --no-baseline        skip the baseline (the default)
-        peers (one thread, C ABI; register, change_user, bounce and get on the same inputs):
+        peers (one thread, C ABI; register, change_user, bounce and get on the same inputs; then,
+        on the TokenStore peer's store, ts_campaign_tokens against ts_segment_users +
+        ts_sendable_tokens, and ts_get_many against ts_get):
           --peers L            comma-separated, run in this order: tokenstore, lmdb, memory,
                                sqlite (default tokenstore,lmdb,memory)
           --no-peers           skip the peer comparison

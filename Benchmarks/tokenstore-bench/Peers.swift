@@ -118,6 +118,9 @@ struct PeerSection: Codable, Sendable {
     /// Durability the TokenStore peer ran with.
     var durability: String
     var peers: [PeerResult]
+    /// Issue 16's campaign sender figures, on the TokenStore peer's store; `nil` when that peer
+    /// did not run.
+    var campaign: CampaignSection?
 
     /// The result of `kind`, if it ran.
     func peer(_ kind: PeerKind) -> PeerResult? { peers.first { $0.peer == kind.rawValue && $0.available } }
@@ -139,6 +142,7 @@ enum Peers {
         defer { samples.deallocate() }
 
         var results: [PeerResult] = []
+        var campaign: CampaignSection?
         for kind in options.peers {
             let directory = root + "/" + kind.rawValue
             guard mkdir(directory, 0o755) == 0 else { fail("cannot create \(directory): errno \(errno)") }
@@ -156,6 +160,9 @@ enum Peers {
                 inputs: inputs, samples: samples, directory: kind == .memory ? nil : directory,
                 residentBefore: residentBefore, progress: progress, label: kind.label)
             let phases = runPhases(peer, context)
+            if let tokenStore = peer as? TokenStorePeer, let handle = tokenStore.handle {
+                campaign = CampaignBench.run(handle: handle, inputs: inputs, apps: plans.dataset.apps, progress: progress)
+            }
             let live = peer.liveTokens()
             peer.close()
             let disk = kind == .memory ? (0, 0) : directoryUsage(directory)
@@ -165,7 +172,7 @@ enum Peers {
         }
         let section = PeerSection(
             records: records, inputBytes: inputs.bytes, renderSeconds: renderSeconds,
-            durability: options.durabilityLabel, peers: results)
+            durability: options.durabilityLabel, peers: results, campaign: campaign)
         checkAgreement(section)
         return section
     }

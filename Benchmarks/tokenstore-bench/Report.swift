@@ -144,8 +144,9 @@ struct GoalCheck: Codable, Sendable {
 
 extension Report {
     /// Issue 10's goal table against this run: ratios of TokenStore's rate to LMDB's and the
-    /// in-memory hash's in the peer section, the mixed workload's scaling, and the
-    /// checkpoint figures of the Swift phases (`TokenStore.writeActivity`).
+    /// in-memory hash's in the peer section, issue 16's campaign sender figures (measured on
+    /// the TokenStore peer's store), the mixed workload's scaling, and the checkpoint figures
+    /// of the Swift phases (`TokenStore.writeActivity`).
     static func goals(_ engine: SideResult, peers: PeerSection?) -> [GoalCheck] {
         var checks: [GoalCheck] = []
         /// `≥ 5×`, `≥ 1.8×`.
@@ -173,6 +174,20 @@ extension Report {
         peerRatio(.register, over: .lmdb, goal: 5, floor: 3)
         peerRatio(.get, over: .lmdb, goal: 3, floor: 2)
         peerRatio(.get, over: .memory, goal: 1, floor: nil)
+
+        // Issue 16: the campaign sender's calls, on the TokenStore peer's store.
+        let campaign = peers?.campaign
+        let noCampaign = peers == nil ? "peers not run" : "TokenStore peer not run"
+        if let slowest = campaign?.slowest {
+            let rate = slowest.onePassTokensPerSecond
+            checks.append(GoalCheck(
+                row: "campaign: ts_campaign_tokens tokens/s (slowest)", value: rate, measured: Format.rate(rate),
+                goal: "≥ 10M/s", floor: "–", goalMet: rate >= 1e7, floorMet: nil))
+        } else {
+            checks.append(GoalCheck(row: "campaign: ts_campaign_tokens tokens/s (slowest)", measured: noCampaign, goal: "≥ 10M/s", floor: "–"))
+        }
+        ratio("campaign: one pass ÷ two-pass composition (least)", campaign?.leastGain?.ratio, missing: noCampaign, goal: 10, floor: 3)
+        ratio("get_many (batches of 64) ÷ ts_get loop", campaign?.getMany.ratio, missing: noCampaign, goal: 2, floor: 1.3)
 
         let one = engine.phase(PhaseName.mixed(threads: 1)), two = engine.phase(PhaseName.mixed(threads: 2))
         ratio("mixed workload: 2 threads ÷ 1 thread", one.flatMap { one in two.map { $0.opsPerSecond / one.opsPerSecond } },

@@ -355,6 +355,30 @@ extension Report {
                     + "see \"Writes per phase\"")
             }
         }
+        if let campaign = section.campaign { lines.append(""); lines += campaignLines(campaign) }
+        return lines
+    }
+
+    /// Issue 16: the campaign sender's calls against the composition of the calls they replace.
+    fileprivate func campaignLines(_ section: CampaignSection) -> [String] {
+        let header = "  " + Format.pad("campaign", 58, left: true) + Format.pad("tokens", 10) + Format.pad("users", 10)
+            + Format.pad("one pass", 11) + Format.pad("two passes", 12) + Format.pad("×", 7)
+        var lines = [
+            "Campaign sender (issue 16): on the TokenStore peer's store after its phases, one thread, C ABI, counting callbacks;",
+            "one pass = ts_campaign_tokens (median of its runs); two passes = ts_segment_users copying the ids, then "
+                + "ts_sendable_tokens per user (one run); rates in tokens/s",
+            header,
+        ]
+        for c in section.campaigns {
+            lines.append(
+                "  " + Format.pad(c.campaign, 58, left: true) + Format.pad(Format.count(c.tokens), 10)
+                    + Format.pad(Format.count(c.users), 10) + Format.pad(Format.rate(c.onePassTokensPerSecond), 11)
+                    + Format.pad(Format.rate(c.twoPassTokensPerSecond), 12) + Format.pad(Format.ratio(c.ratio), 7))
+        }
+        let g = section.getMany
+        lines.append("  get_many: \(Format.count(g.keys)) keys (\(Format.count(g.found)) found) in batches of \(g.batch): "
+            + "\(Format.rate(g.getManyKeysPerSecond)) vs a ts_get loop \(Format.rate(g.getKeysPerSecond)) = \(Format.ratio(g.ratio)) "
+            + "(best of \(g.rounds) alternating rounds each)")
         return lines
     }
 
@@ -362,7 +386,11 @@ extension Report {
     fileprivate var goalLines: [String] {
         let header = "  " + Format.pad("", 48, left: true) + Format.pad("measured", 10) + Format.pad("goal", 9)
             + Format.pad("floor", 9) + "   " + Format.pad("floor", 7, left: true) + Format.pad("goal", 7, left: true)
-        var lines = ["Goals (issue 10): peers at one thread through the C ABI; mixed, pauses and bytes from the Swift phases", header]
+        var lines = [
+            "Goals (issues 10 and 16): peers and campaign sender at one thread through the C ABI; mixed, pauses and bytes "
+                + "from the Swift phases",
+            header,
+        ]
         func verdict(_ met: Bool?) -> String { met.map { $0 ? "met" : "MISSED" } ?? "–" }
         for check in goals {
             lines.append(

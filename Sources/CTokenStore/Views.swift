@@ -9,6 +9,8 @@ public typealias TSTokenFunction = @convention(c) (UnsafeMutableRawPointer?, Uns
 public typealias TSChangeFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?) -> Int32
 /// `ts_user_fn`: `int (*)(void *ctx, const char *user_id, size_t user_id_len)`.
 public typealias TSUserFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int) -> Int32
+/// `ts_batch_fn`: `int (*)(void *ctx, size_t index, int status, const ts_token_view *view)`.
+public typealias TSBatchFunction = @convention(c) (UnsafeMutableRawPointer?, Int, Int32, UnsafeRawPointer?) -> Int32
 
 /// The C `ts_token_view`, field for field (declaration-order layout, 96 bytes on LP64).
 struct CTokenView {

@@ -794,6 +794,357 @@ static void test_user_tokens_export_stats(void) {
     CHECK_RC(ts_close(s), TS_OK);
 }
 
+/* ---- campaign tokens and batched gets ------------------------------------------------- */
+
+/* A growing list of "device|app|token|user" lines, compared as sorted sets. */
+typedef struct line_list {
+    size_t count, capacity;
+    char **items;
+} line_list;
+
+static void line_add(line_list *list, const ts_token_view *v) {
+    size_t len = v->device_id_len + v->app_id_len + v->token_len + v->user_id_len + 4;
+    char *line = (char *)malloc(len);
+    REQUIRE(line != NULL);
+    snprintf(line, len, "%.*s|%.*s|%.*s|%.*s", (int)v->device_id_len, v->device_id, (int)v->app_id_len, v->app_id,
+             (int)v->token_len, v->token, (int)v->user_id_len, v->user_id);
+    if (list->count == list->capacity) {
+        list->capacity = list->capacity ? 2 * list->capacity : 64;
+        list->items = (char **)realloc(list->items, list->capacity * sizeof *list->items);
+        REQUIRE(list->items != NULL);
+    }
+    list->items[list->count++] = line;
+}
+
+static int compare_lines(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void line_free(line_list *list) {
+    size_t i;
+    for (i = 0; i < list->count; i++) free(list->items[i]);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+static int add_line(void *ctx, const ts_token_view *v) {
+    line_add((line_list *)ctx, v);
+    return 0;
+}
+
+/* The composition a sender writes today: the segment's users, copied, then each one's
+   sendable tokens. */
+typedef struct id_list {
+    size_t count;
+    char ids[64][300];
+} id_list;
+
+static int add_id(void *ctx, const char *user_id, size_t len) {
+    id_list *list = (id_list *)ctx;
+    REQUIRE(list->count < 64);
+    copy_text(list->ids[list->count++], 300, user_id, len);
+    return 0;
+}
+
+static void composition(ts_store *s, int segment, const char *segment_app, const char *app, int kind,
+                        line_list *out) {
+    id_list users;
+    size_t i;
+    memset(&users, 0, sizeof users);
+    CHECK_RC(ts_segment_users(s, segment, segment_app, add_id, &users), TS_OK);
+    for (i = 0; i < users.count; i++)
+        CHECK_RC(ts_sendable_tokens(s, users.ids[i], app, kind, add_line, out), TS_OK);
+}
+
+/* A deterministic generator, so a failure replays. */
+static uint32_t lcg_state = 12345;
+static uint32_t lcg(uint32_t n) {
+    lcg_state = lcg_state * 1103515245u + 12345u;
+    return (lcg_state >> 8) % n;
+}
+
+static const char *const campaign_apps[] = {"app1", "app2", "app3"};
+static const char *const campaign_users[] = {"u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"};
+
+/* Random registrations, moves, authorization and subscription changes, quarantining and
+   removing bounces and uninstalls, on a store that quarantines misconfiguration bounces.
+   Users u10..u12 only ever get a subscription: users without tokens. */
+static ts_store *campaign_store(char tokens[][80], int *token_count) {
+    ts_options o;
+    ts_store *s;
+    int step, n = 0, outcome;
+    char device[32], user[16];
+    ts_options_init(&o);
+    o.quarantine_misconfigured = 1;
+    o.shards = 4;
+    s = open_fresh("campaign", &o);
+    lcg_state = 12345;
+    for (step = 0; step < 1500; step++) {
+        int64_t at = 1000 + step;
+        const char *app = campaign_apps[lcg(3)];
+        const char *owner = lcg(8) == 0 ? NULL : campaign_users[lcg(10)];
+        snprintf(device, sizeof device, "device-%u", lcg(40));
+        switch (lcg(10)) {
+        case 0: case 1: case 2: case 3:
+            snprintf(tokens[n], 80, "token-%d-%u", step, lcg(1000));
+            CHECK_RC(ts_register(s, device, app, tokens[n], 1 + (int)lcg(3), 1 + (int)lcg(3), owner, at), TS_OK);
+            if (n < 999) n++;
+            break;
+        case 4:
+            (void)ts_change_user(s, device, app, owner, at);
+            break;
+        case 5:
+            (void)ts_set_authorization(s, device, app, 1 + (int)lcg(3), at);
+            break;
+        case 6:
+            CHECK_RC(ts_set_subscription(s, campaign_users[lcg(10)], 1 + (int)lcg(3), at), TS_OK);
+            break;
+        case 7:
+            /* Recent tokens, which are more often still live. */
+            if (n > 0) (void)ts_bounce(s, tokens[n - 1 - (int)lcg((uint32_t)(n < 20 ? n : 20))],
+                                       lcg(2) ? "MismatchSenderId" : "429", 0, at, &outcome);
+            break;
+        case 8:
+            if (n > 0) (void)ts_bounce(s, tokens[lcg((uint32_t)n)], "Unregistered", 0, at, &outcome);
+            break;
+        default:
+            (void)ts_uninstall(s, device, app, at);
+            break;
+        }
+    }
+    /* Owned tokens quarantined last, so that some stay quarantined whatever the draw. */
+    for (step = 0; step < 6; step++) {
+        snprintf(device, sizeof device, "quarantined-%d", step);
+        snprintf(tokens[n], 80, "quarantined-token-%d", step);
+        CHECK_RC(ts_register(s, device, campaign_apps[step % 3], tokens[n], TS_PLATFORM_IOS,
+                             step % 2 ? TS_AUTH_FOREGROUND : TS_AUTH_PROVISIONAL, campaign_users[step], 4000), TS_OK);
+        CHECK_RC(ts_bounce(s, tokens[n], "MismatchSenderId", 0, 4001, &outcome), TS_OK);
+        CHECK(outcome == TS_BOUNCE_QUARANTINED);
+        if (n < 999) n++;
+    }
+    for (step = 10; step < 13; step++) {
+        snprintf(user, sizeof user, "u%d", step);
+        CHECK_RC(ts_set_subscription(s, user, 1 + step % 3, 5000), TS_OK);
+    }
+    *token_count = n;
+    return s;
+}
+
+static int stop_at_first(void *ctx, const ts_token_view *v) {
+    (void)v;
+    ++*(int *)ctx;
+    return 1;
+}
+
+static void test_campaign_tokens(void) {
+    static char tokens[1000][80];
+    int token_count = 0, segment, kind, calls;
+    size_t a, i, compared = 0, streamed = 0;
+    ts_store_stats st;
+    ts_store *s = campaign_store(tokens, &token_count);
+    static const char *const apps[] = {"app1", "app2", "app3", "app-unknown"};
+
+    /* The workload made every case the equality must cover. */
+    st.version = TS_STATS_VERSION;
+    CHECK_RC(ts_stats(s, &st), TS_OK);
+    CHECK(st.quarantined > 0);
+    CHECK(st.by_authorization[TS_AUTH_PROVISIONAL] > 0 && st.by_authorization[TS_AUTH_BACKGROUND] > 0);
+    CHECK(segment_count(s, TS_SEGMENT_UNSUBSCRIBED, NULL) > 0);
+
+    /* Every segment (the per-app one for each app), push kind and campaign app. */
+    for (segment = 1; segment <= 6; segment++) {
+        size_t segment_apps = segment == TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP ? 4 : 1;
+        size_t sa;
+        for (sa = 0; sa < segment_apps; sa++) {
+            const char *segment_app = segment == TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP ? apps[sa] : NULL;
+            for (kind = TS_PUSH_VISIBLE; kind <= TS_PUSH_SILENT; kind++) {
+                for (a = 0; a < 4; a++) {
+                    line_list one, two;
+                    memset(&one, 0, sizeof one);
+                    memset(&two, 0, sizeof two);
+                    CHECK_RC(ts_campaign_tokens(s, segment, segment_app, apps[a], kind, add_line, &one), TS_OK);
+                    composition(s, segment, segment_app, apps[a], kind, &two);
+                    qsort(one.items, one.count, sizeof *one.items, compare_lines);
+                    qsort(two.items, two.count, sizeof *two.items, compare_lines);
+                    CHECK(one.count == two.count);
+                    for (i = 0; i < one.count && i < two.count; i++) CHECK(strcmp(one.items[i], two.items[i]) == 0);
+                    for (i = 1; i < one.count; i++) CHECK(strcmp(one.items[i - 1], one.items[i]) != 0); /* once each */
+                    compared++;
+                    streamed += one.count;
+                    line_free(&one);
+                    line_free(&two);
+                }
+            }
+        }
+    }
+    CHECK(compared == (5 + 4) * 2 * 4);
+    CHECK(streamed > 100); /* the comparison compared tokens, not empty sets */
+
+    /* A non-zero return stops the call, which still succeeds. */
+    calls = 0;
+    CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_SUBSCRIBED, NULL, "app1", TS_PUSH_SILENT, stop_at_first, &calls), TS_OK);
+    CHECK(calls == 1);
+    CHECK_RC(ts_close(s), TS_OK);
+}
+
+/* Copies of what ts_get_many reported, per index. */
+typedef struct batch_sink {
+    int calls;
+    int stop_after;
+    size_t last_index;
+    int in_order;
+    int status[200];
+    line_list lines; /* found keys only, in index order */
+} batch_sink;
+
+static int collect_batch(void *ctx, size_t index, int status, const ts_token_view *v) {
+    batch_sink *sink = (batch_sink *)ctx;
+    if (sink->calls > 0 && index != sink->last_index + 1) sink->in_order = 0;
+    if (sink->calls == 0 && index != 0) sink->in_order = 0;
+    sink->last_index = index;
+    if (index < 200) sink->status[index] = status;
+    CHECK((status == TS_OK) == (v != NULL));
+    CHECK(status == TS_OK || status == TS_NOTFOUND);
+    if (v) line_add(&sink->lines, v);
+    sink->calls++;
+    return sink->stop_after && sink->calls >= sink->stop_after;
+}
+
+static int never_called_batch(void *ctx, size_t index, int status, const ts_token_view *v) {
+    (void)index;
+    (void)status;
+    (void)v;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static void test_get_many(void) {
+    static char tokens[1000][80];
+    static char devices[200][32];
+    const char *device_ids[200], *app_ids[200], *saved;
+    int token_count = 0, calls = 0, found = 0;
+    size_t n = 0, i;
+    batch_sink sink;
+    line_list expected;
+    ts_store *s = campaign_store(tokens, &token_count);
+    static char long_device[TS_MAX_DEVICE_ID_BYTES + 2];
+
+    /* Every key the workload could have written, some of them empty by now, and keys it never
+       wrote: more than two batches of 64. */
+    for (i = 0; i < 40; i++) {
+        size_t a;
+        for (a = 0; a < 3; a++, n++) {
+            snprintf(devices[n], sizeof devices[n], "device-%u", (unsigned)i);
+            device_ids[n] = devices[n];
+            app_ids[n] = campaign_apps[a];
+        }
+    }
+    for (i = 0; i < 20; i++, n++) {
+        snprintf(devices[n], sizeof devices[n], "never-%u", (unsigned)i);
+        device_ids[n] = devices[n];
+        app_ids[n] = campaign_apps[i % 3];
+    }
+
+    memset(&sink, 0, sizeof sink);
+    sink.in_order = 1;
+    memset(&expected, 0, sizeof expected);
+    CHECK_RC(ts_get_many(s, n, device_ids, app_ids, collect_batch, &sink), TS_OK);
+    CHECK(sink.calls == (int)n && sink.in_order);
+    for (i = 0; i < n; i++) {
+        int rc = ts_get(s, device_ids[i], app_ids[i], add_line, &expected);
+        CHECK(rc == sink.status[i]);
+        if (rc == TS_OK) found++;
+    }
+    CHECK(found > 0 && found < (int)n); /* both outcomes were compared */
+    CHECK(sink.lines.count == expected.count);
+    for (i = 0; i < sink.lines.count && i < expected.count; i++)
+        CHECK(strcmp(sink.lines.items[i], expected.items[i]) == 0);
+    line_free(&sink.lines);
+    line_free(&expected);
+
+    /* A non-zero return stops the call, which still succeeds; n = 0 calls nothing. */
+    memset(&sink, 0, sizeof sink);
+    sink.in_order = 1;
+    sink.stop_after = 70;
+    CHECK_RC(ts_get_many(s, n, device_ids, app_ids, collect_batch, &sink), TS_OK);
+    CHECK(sink.calls == 70 && sink.in_order);
+    line_free(&sink.lines);
+    CHECK_RC(ts_get_many(s, 0, device_ids, app_ids, never_called_batch, &calls), TS_OK);
+
+    /* Bad inputs: nothing is called, wherever the bad element is. */
+    memset(long_device, 'd', TS_MAX_DEVICE_ID_BYTES + 1);
+    CHECK_RC(ts_get_many(NULL, n, device_ids, app_ids, never_called_batch, &calls), TS_EINVAL);
+    CHECK_RC(ts_get_many(s, n, NULL, app_ids, never_called_batch, &calls), TS_EINVAL);
+    CHECK_RC(ts_get_many(s, n, device_ids, NULL, never_called_batch, &calls), TS_EINVAL);
+    CHECK_RC(ts_get_many(s, 0, NULL, app_ids, never_called_batch, &calls), TS_EINVAL);
+    CHECK_RC(ts_get_many(s, n, device_ids, app_ids, NULL, NULL), TS_EINVAL);
+    CHECK_RC(ts_get_many(s, (size_t)-1, device_ids, app_ids, never_called_batch, &calls), TS_EINVAL);
+    {
+        static const char *const bad[] = {NULL, "", "\xff", "abc\xc3", "\xed\xa0\x80", long_device};
+        size_t b, at;
+        const size_t positions[] = {0, 63, 64, 139};
+        for (b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            for (at = 0; at < sizeof positions / sizeof positions[0]; at++) {
+                size_t p = positions[at];
+                saved = device_ids[p];
+                device_ids[p] = bad[b];
+                CHECK_RC(ts_get_many(s, n, device_ids, app_ids, never_called_batch, &calls), TS_EINVAL);
+                device_ids[p] = saved;
+                saved = app_ids[p];
+                app_ids[p] = bad[b];
+                CHECK_RC(ts_get_many(s, n, device_ids, app_ids, never_called_batch, &calls), TS_EINVAL);
+                app_ids[p] = saved;
+            }
+        }
+    }
+    CHECK(calls == 0);
+    CHECK_RC(ts_close(s), TS_OK);
+}
+
+static void test_campaign_bad_inputs(void) {
+    ts_store *s = open_fresh("campaign-bad", NULL);
+    static char long_app[TS_MAX_APP_ID_BYTES + 2];
+    static const char *const bad_strings[] = {"", "\xff", "abc\xc3", "\xc0\xaf", "\xed\xa0\x80", long_app};
+    static const int bad_enum[] = {0, 3, 4, -1, 257, INT_MAX, INT_MIN};
+    int calls = 0;
+    size_t i;
+
+    memset(long_app, 'a', TS_MAX_APP_ID_BYTES + 1);
+    CHECK_RC(ts_register(s, "dev", "app", APNS_A, TS_PLATFORM_IOS, TS_AUTH_FOREGROUND, "kim", 1000), TS_OK);
+
+    CHECK_RC(ts_campaign_tokens(NULL, TS_SEGMENT_SUBSCRIBED, NULL, "app", TS_PUSH_VISIBLE, never_called, &calls),
+             TS_EINVAL);
+    CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_SUBSCRIBED, NULL, "app", TS_PUSH_VISIBLE, NULL, NULL), TS_EINVAL);
+    CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_SUBSCRIBED, NULL, NULL, TS_PUSH_VISIBLE, never_called, &calls),
+             TS_EINVAL);
+    /* The segment's app is required exactly for the per-app segment. */
+    CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, NULL, "app", TS_PUSH_VISIBLE,
+                                never_called, &calls),
+             TS_EINVAL);
+    CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_SUBSCRIBED, "app", "app", TS_PUSH_VISIBLE, never_called, &calls),
+             TS_EINVAL);
+    for (i = 0; i < sizeof bad_strings / sizeof bad_strings[0]; i++) {
+        CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_SUBSCRIBED, NULL, bad_strings[i], TS_PUSH_SILENT, never_called,
+                                    &calls),
+                 TS_EINVAL);
+        CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, bad_strings[i], "app",
+                                    TS_PUSH_SILENT, never_called, &calls),
+                 TS_EINVAL);
+    }
+    for (i = 0; i < sizeof bad_enum / sizeof bad_enum[0]; i++) {
+        int v = bad_enum[i];
+        CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_SUBSCRIBED, NULL, "app", v, never_called, &calls), TS_EINVAL);
+        /* 3 and 4 are segments: 7 stands in for them. */
+        CHECK_RC(ts_campaign_tokens(s, v == 3 || v == 4 ? 7 : v, NULL, "app", TS_PUSH_SILENT, never_called, &calls),
+                 TS_EINVAL);
+    }
+    CHECK(calls == 0);
+    /* The same call with good arguments does stream the token. */
+    CHECK_RC(ts_campaign_tokens(s, TS_SEGMENT_SUBSCRIBED, NULL, "app", TS_PUSH_VISIBLE, never_called, &calls), TS_OK);
+    CHECK(calls == 1);
+    CHECK_RC(ts_close(s), TS_OK);
+}
+
 /* ---- bad input: every function, nothing changes --------------------------------------- */
 
 static void test_bad_inputs(void) {
@@ -1034,5 +1385,8 @@ int main(int argc, char **argv) {
     test_uninstall_and_sweep();
     test_user_tokens_export_stats();
     test_bad_inputs();
+    test_campaign_tokens();
+    test_get_many();
+    test_campaign_bad_inputs();
     return abi_summary("test_abi");
 }

@@ -37,20 +37,36 @@ def check_swift(code):
     sys.exit("README Swift sample is not in Tests/TokenStoreTests/ReadmeExampleTests.swift; update both")
 
 
+# What each C sample must print, keyed by a call only that sample makes.
+C_EXPECTED = {
+    "ts_campaign_tokens": [
+        # Kim's two tokens; Lee is unsubscribed. The provider rejected the stale one: removed.
+        "campaign: 2 tokens", "bounced: 1 removed", "key 0: has a token", "key 1: no token",
+    ],
+    "ts_user_tokens": ["com.example.news on pixel-7", "foreground push enabled: 1 users"],
+}
+
+
 def check_c(code, library, scratch):
-    source = os.path.join(scratch, "demo.c")
-    binary = os.path.join(scratch, "demo")
+    # Each sample in its own directory, with the library laid out as an install would: the
+    # SONAME file and the link-time name.
+    workdir = tempfile.mkdtemp(dir=scratch)
+    source = os.path.join(workdir, "demo.c")
+    binary = os.path.join(workdir, "demo")
     open(source, "w").write(code)
-    # Lay the library out as an install would: the SONAME file and the link-time name.
-    libdir = os.path.join(scratch, "lib")
-    os.makedirs(libdir, exist_ok=True)
+    libdir = os.path.join(workdir, "lib")
+    os.makedirs(libdir)
     subprocess.run(["cp", library, os.path.join(libdir, "libtokenstore.so.0")], check=True)
     os.symlink("libtokenstore.so.0", os.path.join(libdir, "libtokenstore.so"))
     subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", os.path.join(ROOT, "include"),
                     source, "-L", libdir, "-ltokenstore", "-Wl,-rpath," + libdir, "-o", binary], check=True)
-    out = subprocess.run([binary, os.path.join(scratch, "c-store")], check=True, capture_output=True, text=True).stdout
-    if "com.example.news on pixel-7" not in out or "foreground push enabled: 1 users" not in out:
-        sys.exit("README C sample printed something unexpected:\n" + out)
+    out = subprocess.run([binary, os.path.join(workdir, "c-store")], check=True, capture_output=True, text=True).stdout
+    expected = next((lines for call, lines in C_EXPECTED.items() if call in code), None)
+    if expected is None:
+        sys.exit("README C sample makes none of the calls check_readme.py knows what to expect from:\n" + code)
+    missing = [line for line in expected if line not in out]
+    if missing:
+        sys.exit("README C sample printed something unexpected (missing %s):\n%s" % (missing, out))
 
 
 def check_python(code, library, scratch):

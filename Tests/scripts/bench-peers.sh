@@ -3,7 +3,8 @@
 #   1. a quick run with every peer: each ran, they agree (the benchmark itself exits non-zero
 #      when their live tokens or outcomes differ), and --json holds the peers and the goal rows;
 #      the LMDB peer must have run when liblmdb0 is installed (CI installs it);
-#   2. a quick run whose LMDB library cannot be loaded still succeeds and prints the hint.
+#   2. a quick run whose LMDB library cannot be loaded still succeeds and prints the hint;
+#   and that the campaign sender section (issue 16) ran with its goal rows filled.
 #
 #   Tests/scripts/bench-peers.sh
 set -eu
@@ -35,8 +36,15 @@ for p in ran:
         assert ph["outcomes"] == first["outcomes"], (p["peer"], ph["phase"])
         assert ph["latency"]["samples"] == ph["ops"], (p["peer"], ph["phase"])
 rows = [g["row"] for g in report["goals"]]
-assert len(rows) == 8, rows
-print("bench-peers: %d peers agree on %d live tokens" % (len(ran), ran[0]["liveTokens"]))
+assert len(rows) == 11, rows
+# Issue 16's section ran on the TokenStore peer's store: both ways streamed the same tokens
+# (the benchmark fails otherwise), and the goal rows carry its figures.
+campaign = report["peers"]["campaign"]
+assert [c["tokens"] > 0 and c["users"] > 0 for c in campaign["campaigns"]] == [True, True], campaign["campaigns"]
+assert campaign["getMany"]["keys"] > 0 and 0 < campaign["getMany"]["found"] <= campaign["getMany"]["keys"]
+assert all(g["value"] is not None for g in report["goals"] if "campaign" in g["row"] or "get_many" in g["row"])
+print("bench-peers: %d peers agree on %d live tokens; the campaign section streamed %d tokens"
+      % (len(ran), ran[0]["liveTokens"], sum(c["tokens"] for c in campaign["campaigns"])))
 PY
 
 "$bench" --quick --no-baseline --peers tokenstore,lmdb --lmdb-library liblmdb-absent.so.0 >"$scratch/out" 2>"$scratch/err" || {

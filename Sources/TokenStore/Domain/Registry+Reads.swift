@@ -84,47 +84,68 @@ extension Registry {
     }
 
     /// Streams the users of a segment, one stripe at a time, straight from the index.
-    ///
-    /// User records are visited in batches: the batch's first loads are independent, so the
-    /// CPU overlaps their cache misses instead of waiting for each in turn.
     func forEachUser(in segment: Segment, _ body: (Bytes) throws -> Bool) throws {
-        var appName = ""
-        if case .foregroundPushEnabledForApp(let app) = segment { appName = app }
+        let appHash = Registry.appHash(of: segment)
+        let slots = UserRecord.SlotFilter(segment, foregroundEnabled: false)
+        for (i, shard) in store.shards.enumerated() {
+            store.locks.lockShared(i)
+            defer { store.locks.unlock(i) }
+            guard try forEachMember(of: segment, appHash: appHash, in: shard, slots: slots, { try body($0.user) }) else { return }
+        }
+    }
+
+    /// The app hash a segment's membership test needs: its app's for the per-app segment,
+    /// any value for the others (which never read it).
+    static func appHash(of segment: Segment) -> UInt64 {
+        guard case .foregroundPushEnabledForApp(var app) = segment else { return 0 }
+        return app.withUTF8 { Registry.appHash(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Calls `body` with each user record of `shard` that belongs to `segment` and whose index
+    /// slot `slots` keeps, straight from the index. The caller holds the shard's lock.
+    ///
+    /// User records are visited in batches, in three steps: gather the batch's offsets from the
+    /// index; touch every record's header (the plausibility check reads it) and the lines its
+    /// entries sit on, in a tight loop of independent loads, so that the CPU overlaps their
+    /// cache misses instead of waiting for each in turn; then read them. The index holds keys
+    /// and tokens too, so the users' slots are far apart: touching while scanning would leave
+    /// too few loads in flight. Nothing is allocated: the batch is on the stack.
+    /// - Returns: false when `body` stopped the scan.
+    @inline(__always)
+    func forEachMember(
+        of segment: Segment, appHash: UInt64, in shard: Shard, slots: UserRecord.SlotFilter,
+        _ body: (UserRecord) throws -> Bool
+    ) throws -> Bool {
         let batchSize = 32
-        var batch = [Int](repeating: 0, count: batchSize)
-        try appName.withUTF8 { appBytes in
-            let appHash = Registry.appHash(UnsafeRawBufferPointer(appBytes))
-            for (i, shard) in store.shards.enumerated() {
-                store.locks.lockShared(i)
-                defer { store.locks.unlock(i) }
-                let index = shard.index, heap = shard.heap
-                var slot = 0
-                let capacity = index.capacity
-                while slot < capacity {
-                    var n = 0
-                    var touch: UInt64 = 0
-                    while n < batchSize && slot < capacity {
-                        if index.hash(at: slot) != 0 {
-                            let ref = index.ref(at: slot)
-                            if ref.kindBits == Ref.Kind.user.rawValue && UserRecord.member(flags: ref.userFlags, of: segment) != false {
-                                guard heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
-                                touch &+= heap.file.load(ref.offset + 8, as: UInt64.self)
-                                batch[n] = ref.offset
-                                n += 1
-                            }
-                        }
-                        slot += 1
-                    }
-                    _ = touch
-                    for k in 0..<n {
-                        let user = UserRecord(file: heap.file, offset: batch[k])
-                        guard user.isPlausible else { throw shard.corrupt("damaged user record") }
-                        // The slot's flags decided every segment but the per-app one.
-                        let member = UserRecord.member(flags: user.slotFlags, of: segment) ?? user.membership(app: appHash).app
-                        if member, try !body(user.user) { return }
-                    }
+        return try withUnsafeTemporaryAllocation(of: Int.self, capacity: batchSize) { batch in
+            let index = shard.index, heap = shard.heap
+            let capacity = index.capacity
+            var slot = 0
+            while slot < capacity {
+                var n = 0
+                // Branch-free: every slot's offset is written, and kept only when the filter
+                // keeps the slot, since which slots match is too random to predict.
+                while n < batchSize && slot < capacity {
+                    let ref = index.ref(at: slot)
+                    batch[n] = ref.offset
+                    n &+= slots.keeps(ref.raw) ? 1 : 0
+                    slot &+= 1
+                }
+                var touched: UInt64 = 0
+                for k in 0..<n {
+                    guard heap.isPlausibleBlock(batch[k]) else { throw shard.corrupt("index entry points outside the heap") }
+                    // The membership counts sit at bytes 72–80 and the app slots after the
+                    // padded id: on the next line or the one after, as the block's alignment falls.
+                    touched &+= heap.touch(batch[k] + 64) &+ heap.touch(batch[k] + 128)
+                }
+                Heap.keep(touched)
+                for k in 0..<n {
+                    let user = UserRecord(file: heap.file, offset: batch[k])
+                    guard user.isPlausible else { throw shard.corrupt("damaged user record") }
+                    if user.isMember(of: segment, appHash: appHash), try !body(user) { return false }
                 }
             }
+            return true
         }
     }
 

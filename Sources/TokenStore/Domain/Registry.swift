@@ -105,7 +105,15 @@ final class Registry: @unchecked Sendable {
 
     /// The key record for `(device, app)` and its index slot.
     func findKey(_ device: UnsafeRawBufferPointer, _ app: UnsafeRawBufferPointer, hash: UInt64) throws -> (slot: Int, record: KeyRecord)? {
-        let shard = self.shard(hash)
+        try findKey(device, app, hash: hash, in: shard(hash))
+    }
+
+    /// `findKey` in the key's shard, which the caller already holds (batched reads reach it
+    /// without a retain).
+    @inline(__always)
+    func findKey(
+        _ device: UnsafeRawBufferPointer, _ app: UnsafeRawBufferPointer, hash: UInt64, in shard: Shard
+    ) throws -> (slot: Int, record: KeyRecord)? {
         var found: KeyRecord?
         let slot = try shard.index.find(hash) { ref in
             guard ref.kindBits == Ref.Kind.key.rawValue else { return false }

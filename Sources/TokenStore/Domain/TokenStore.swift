@@ -290,10 +290,7 @@ public final class TokenStore: @unchecked Sendable {
                 try Validate.user(user)
                 try Validate.text(app, "app id", max: Limits.maxAppIDBytes)
                 try registry.forEachToken(ofUser: user) { view, subscription in
-                    guard equalBytes(view.appID, app), !view.isQuarantined else { return true }
-                    if kind == .silent || (view.authorization.allowsVisiblePush && subscription != .unsubscribed) {
-                        out.append(view.record)
-                    }
+                    if equalBytes(view.appID, app), kind.mayPush(to: view, ownedBy: subscription) { out.append(view.record) }
                     return true
                 }
             }

@@ -7,33 +7,38 @@
 /// 48 device, app, token, user lengths (u16 each) | 56 the four strings
 /// ```
 struct KeyRecord: HeapRecord {
-    let file: MappedFile
+    let unmanagedFile: Unmanaged<MappedFile>
     let offset: Int
+
+    init(file: MappedFile, offset: Int) {
+        unmanagedFile = .passUnretained(file)
+        self.offset = offset
+    }
 
     static let fixedSize = 56
 
     static func size(device: Int, app: Int, token: Int, user: Int) -> Int { fixedSize + device + app + token + user }
 
-    var length: Int { KeyRecord.fixedSize + u16(48) + u16(50) + u16(52) + u16(54) }
+    @inline(__always) var length: Int { KeyRecord.fixedSize + u16(48) + u16(50) + u16(52) + u16(54) }
 
     /// True when the block's lengths fit inside it: checked before any field is trusted.
-    var isPlausible: Bool { kind == RecordKind.key.rawValue && length <= capacity }
+    @inline(__always) var isPlausible: Bool { kind == RecordKind.key.rawValue && length <= capacity }
 
-    var isQuarantined: Bool { u8(5) & 1 != 0 }
+    @inline(__always) var isQuarantined: Bool { u8(5) & 1 != 0 }
     var platformRaw: UInt8 { u8(6) }
     var authorizationRaw: UInt8 { u8(7) }
-    var platform: Platform { Platform(rawValue: u8(6)) ?? .ios }
-    var authorization: Authorization { Authorization(rawValue: u8(7)) ?? .background }
+    @inline(__always) var platform: Platform { Platform(rawValue: u8(6)) ?? .ios }
+    @inline(__always) var authorization: Authorization { Authorization(rawValue: u8(7)) ?? .background }
     var failures: Int { u32(12) }
-    var createdAt: Int64 { i64(16) }
-    var updatedAt: Int64 { i64(24) }
+    @inline(__always) var createdAt: Int64 { i64(16) }
+    @inline(__always) var updatedAt: Int64 { i64(24) }
     var eventAt: Int64 { i64(32) }
     var tokenHash: UInt64 { u64(40) }
 
-    var device: UnsafeRawBufferPointer { bytes(56, u16(48)) }
-    var app: UnsafeRawBufferPointer { bytes(56 + u16(48), u16(50)) }
-    var token: UnsafeRawBufferPointer { bytes(56 + u16(48) + u16(50), u16(52)) }
-    var user: UnsafeRawBufferPointer { bytes(56 + u16(48) + u16(50) + u16(52), u16(54)) }
+    @inline(__always) var device: UnsafeRawBufferPointer { bytes(56, u16(48)) }
+    @inline(__always) var app: UnsafeRawBufferPointer { bytes(56 + u16(48), u16(50)) }
+    @inline(__always) var token: UnsafeRawBufferPointer { bytes(56 + u16(48) + u16(50), u16(52)) }
+    @inline(__always) var user: UnsafeRawBufferPointer { bytes(56 + u16(48) + u16(50) + u16(52), u16(54)) }
 
     /// Visible and not quarantined, as the user index's entry flags record it.
     var entryFlags: UInt64 { (authorization.allowsVisiblePush ? 1 : 0) | (isQuarantined ? 2 : 0) }

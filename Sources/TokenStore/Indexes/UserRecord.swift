@@ -22,8 +22,13 @@
 ///   covered by `entry digest`, the XOR of a hash of each entry, which an entry's change
 ///   updates in O(1) and `verify` recomputes.
 struct UserRecord: HeapRecord {
-    let file: MappedFile
+    let unmanagedFile: Unmanaged<MappedFile>
     let offset: Int
+
+    init(file: MappedFile, offset: Int) {
+        unmanagedFile = .passUnretained(file)
+        self.offset = offset
+    }
 
     static let fixedSize = 96
     static let entrySize = 24
@@ -233,13 +238,46 @@ struct UserRecord: HeapRecord {
             | UInt64(subscription.rawValue) << 2
     }
 
-    static func member(flags: UInt64, of segment: Segment) -> Bool? {
+    /// A test on an index slot's raw reference that keeps the user entries whose slot flags
+    /// may be in `segment` (what `member(flags:of:)` does not rule out) and, with
+    /// `foregroundEnabled`, have the Foreground Push Enabled bit: `raw & mask == value`.
+    ///
+    /// One AND and one compare per slot, so that a scan over an index shared with keys and
+    /// tokens stays cheap. An empty slot's reference is zero, which no filter keeps.
+    struct SlotFilter {
+        let mask: UInt64
+        let value: UInt64
+
+        init(_ segment: Segment, foregroundEnabled: Bool) {
+            var (mask, value) = UserRecord.flagTest(of: segment) ?? (0, 0)
+            if foregroundEnabled { (mask, value) = (mask | 1, value | 1) }
+            self.mask = 0xF << 60 | mask << 44
+            self.value = Ref.Kind.user.rawValue << 60 | value << 44
+        }
+
+        @inline(__always) func keeps(_ raw: UInt64) -> Bool { raw & mask == value }
+    }
+
+    /// The slot-flag test of a segment: a user is a member when `flags & mask == value`. `nil`
+    /// for the per-app segment, which the slot flags cannot decide.
+    static func flagTest(of segment: Segment) -> (mask: UInt64, value: UInt64)? {
         switch segment {
-        case .foregroundPushEnabled: return flags & 1 != 0
-        case .backgroundOrForegroundPushEnabled: return flags & 2 != 0
-        case .subscription(let s): return flags >> 2 == UInt64(s.rawValue)
+        case .foregroundPushEnabled: return (1, 1)
+        case .backgroundOrForegroundPushEnabled: return (2, 2)
+        case .subscription(let s): return (0b1100, UInt64(s.rawValue) << 2)
         case .foregroundPushEnabledForApp: return nil
         }
+    }
+
+    static func member(flags: UInt64, of segment: Segment) -> Bool? {
+        flagTest(of: segment).map { flags & $0.mask == $0.value }
+    }
+
+    /// Whether the user belongs to `segment` (`appHash`: the per-app segment's app). The
+    /// slot flags decide every segment but the per-app one, which needs the entries.
+    @inline(__always)
+    func isMember(of segment: Segment, appHash: UInt64) -> Bool {
+        UserRecord.member(flags: slotFlags, of: segment) ?? membership(app: appHash).app
     }
 
     func setSubscription(_ s: Subscription, at: Int64) {
@@ -301,8 +339,13 @@ struct UserRecord: HeapRecord {
 /// 32 device, app, token, other user, detail lengths (u16 each) | 48 the five strings
 /// ```
 struct ChangeRecord: HeapRecord {
-    let file: MappedFile
+    let unmanagedFile: Unmanaged<MappedFile>
     let offset: Int
+
+    init(file: MappedFile, offset: Int) {
+        unmanagedFile = .passUnretained(file)
+        self.offset = offset
+    }
 
     static let fixedSize = 48
 
@@ -356,8 +399,13 @@ struct ChangeRecord: HeapRecord {
 ///
 /// `0 capacity | 4 kind | 6 app length u16 | 8 checksum | 16 count (i64) | 24 app id`
 struct AppCounterRecord: HeapRecord {
-    let file: MappedFile
+    let unmanagedFile: Unmanaged<MappedFile>
     let offset: Int
+
+    init(file: MappedFile, offset: Int) {
+        unmanagedFile = .passUnretained(file)
+        self.offset = offset
+    }
 
     var length: Int { 24 + u16(6) }
     var isPlausible: Bool { kind == RecordKind.app.rawValue && length <= capacity }

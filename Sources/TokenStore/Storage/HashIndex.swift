@@ -53,13 +53,16 @@ struct HashIndex {
     @inline(__always) func ref(at slot: Int) -> Ref { Ref(raw: file.load(slotOffset(slot) + 8, as: UInt64.self)) }
     func setRef(_ ref: Ref, at slot: Int) { file.store(ref.raw, slotOffset(slot) + 8) }
 
+    /// The slot where the probe for `hash` starts: batched lookups touch it before probing.
+    @inline(__always) func homeSlot(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: HashIndex.stored(hash)) & (capacity - 1) }
+
     /// The slot whose hash equals `hash` and whose reference `matches` accepts.
     /// - Complexity: O(probe length), expected O(1) at the 0.75 load factor.
     @inline(__always)
     func find(_ hash: UInt64, _ matches: (Ref) throws -> Bool) rethrows -> Int? {
         let h = HashIndex.stored(hash)
         let mask = capacity - 1
-        var slot = Int(truncatingIfNeeded: h) & mask
+        var slot = homeSlot(hash)
         var probes = 0
         while probes <= mask {
             let s = self.hash(at: slot)

@@ -82,6 +82,16 @@ struct Heap {
 
     /// True when a block at `offset` lies inside the used part of the heap and its recorded
     /// capacity fits: the check every reference read from the file passes before use.
+    /// Loads the 8 bytes at `offset` when they lie in the heap's used part (else nothing), so
+    /// that a batched read starts the cache miss of a record's later line before it needs it.
+    /// Pass the sum of the loads to `Heap.keep`, which keeps the optimiser from dropping them.
+    @inline(__always) func touch(_ offset: Int) -> UInt64 {
+        offset >= 0 && offset + 8 <= used ? file.load(offset, as: UInt64.self) : 0
+    }
+
+    /// Consumes the sum of `touch` loads; opaque to the optimiser, so the loads stay.
+    @inline(never) @_optimize(none) static func keep(_ touched: UInt64) {}
+
     @inline(__always) func isPlausibleBlock(_ offset: Int) -> Bool {
         guard offset >= Heap.headerSize, offset & 15 == 0, offset + 16 <= used, used <= file.size else {
             return false

@@ -96,6 +96,15 @@ final class StripeLocks: @unchecked Sendable {
         return try body()
     }
 
+    /// Locks every stripe shared (ascending), runs `body`, and unlocks them: for reads that
+    /// follow references into any stripe while one stripe's index must hold still.
+    @inline(__always)
+    func withAllShared<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        for i in 0..<count { lockShared(i) }
+        defer { for i in 0..<count { unlock(i) } }
+        return try body()
+    }
+
     /// Locks every stripe, for checkpoints and close.
     func withAll<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         for i in 0..<count { lockExclusive(i) }

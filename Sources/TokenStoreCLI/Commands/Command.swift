@@ -14,7 +14,7 @@ protocol Command {
 
 /// Every subcommand, in the order `tokenstore --help` lists them.
 nonisolated(unsafe) let commands: [any Command.Type] = [
-    StatCommand.self, GetCommand.self, UserCommand.self, ChangelogCommand.self, SegmentCommand.self,
+    StatCommand.self, GetCommand.self, UserCommand.self, ChangelogCommand.self, SegmentCommand.self, CampaignCommand.self,
     LoadCommand.self, DumpCommand.self, VerifyCommand.self, RecoverCommand.self, SweepCommand.self, BenchCommand.self,
 ]
 

@@ -216,6 +216,23 @@ func monotonicMilliseconds() -> UInt64 {
     return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000
 }
 
+/// Nanoseconds on the monotonic clock, for rates.
+func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// `0.0042` → `4.2 ms`, `12.5` → `12.50 s`.
+func formatSeconds(_ seconds: Double) -> String {
+    if seconds < 1 {
+        let tenths = Int((seconds * 10_000).rounded())
+        return "\(tenths / 10).\(tenths % 10) ms"
+    }
+    let hundredths = Int((seconds * 100).rounded())
+    return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100) s"
+}
+
 /// Milliseconds since the Unix epoch, on the wall clock.
 func wallClockMilliseconds() -> Int64 {
     var spec = timespec()

@@ -152,6 +152,58 @@ import TokenStore
         }
     }
 
+    // MARK: campaign
+
+    @Test func campaignStreamsTheSendableTokensOfTheSegmentAndReportsTheCountOnStderr() throws {
+        try withSampleStore { path throws in
+            let visible = try CLI.run(["campaign", path, "--segment", "background_or_foreground_push_enabled", "--app", "shop",
+                                       "--kind", "visible"])
+            #expect(visible.status == 0, "\(visible.stderr)")
+            #expect(visible.lines == ["ios\t\(CLI.apnsToken(1))\tiphone\tkim"])
+            #expect(visible.stderr.hasPrefix("tokenstore campaign: 1 tokens in "))
+            #expect(!visible.stderr.contains(CLI.apnsToken(1)), "stderr never shows a token")
+            // The per-app segment takes its app from --app: kim and lee, but lee is unsubscribed.
+            let forShop = try CLI.run(["campaign", path, "--segment", "foreground_push_enabled_for_app", "--app", "shop",
+                                       "--kind", "visible"])
+            #expect(forShop.lines == visible.lines)
+            // max is subscribed but owns no token; kim is opted in, not "subscribed".
+            let subscribed = try CLI.run(["campaign", path, "--segment", "subscribed", "--app", "shop", "--kind", "silent"])
+            #expect(subscribed.status == 0 && subscribed.stdout.isEmpty)
+            #expect(subscribed.stderr.hasPrefix("tokenstore campaign: 0 tokens in "))
+        }
+    }
+
+    @Test func campaignJSONIsOneObjectPerToken() throws {
+        try withSampleStore { path throws in
+            // Silent pushes ignore the subscription: unsubscribed lee still gets one.
+            let run = try CLI.run(["campaign", path, "--segment", "unsubscribed", "--app", "shop", "--kind", "silent", "--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.lines.count == 1)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(run.lines[0].utf8)) as? [String: Any])
+            #expect(object["device_id"] as? String == "browser")
+            #expect(object["app_id"] as? String == "shop")
+            #expect(object["token"] as? String == "https://push.example/3")
+            #expect(object["platform"] as? String == "web")
+            #expect(object["authorization"] as? String == "foreground")
+            #expect(object["user_id"] as? String == "lee")
+        }
+    }
+
+    @Test(arguments: [
+        ["--app", "shop", "--kind", "visible"], ["--segment", "opted_in", "--kind", "visible"],
+        ["--segment", "opted_in", "--app", "shop"], ["--segment", "opted_in", "--app", "shop", "--kind", "loud"],
+        ["--segment", "everyone", "--app", "shop", "--kind", "silent"],
+        ["--segment", "opted_in", "--segment-app", "news", "--app", "shop", "--kind", "silent"],
+        ["--segment", "opted_in", "--app", "", "--kind", "silent"],
+    ])
+    func campaignMistakesAreUsageErrors(arguments: [String]) throws {
+        try withSampleStore { path throws in
+            let run = try CLI.run(["campaign", path] + arguments)
+            #expect(run.status == 1)
+            #expect(run.stderr.contains("tokenstore campaign --help"))
+        }
+    }
+
     // MARK: verify and sweep
 
     @Test func verifyPassesOnASoundStore() throws {

@@ -114,6 +114,70 @@ class TokenStoreTests(unittest.TestCase):
         self.assertEqual((stats["tokens"], stats["users"]), (2, 2))
         self.assertEqual(stats["by_platform"][ts.IOS], 1)
 
+    def _campaign_store(self):
+        """ann: foreground on app and provisional on other; bob: unsubscribed, foreground on app;
+        cat: background on app; dan: quarantined on app; eve: no token at all."""
+        # The quarantine option is fixed when a store is created: this one needs a store of its own.
+        self.store.close()
+        self.store = ts.Store(self.path + "-quarantine", durability=ts.DURABILITY_NONE, shards=4,
+                              quarantine_misconfigured=1)
+        self.store.register("d-ann", "app", APNS, ts.IOS, ts.FOREGROUND, user_id="ann", at_ms=10)
+        self.store.register("d-ann", "other", "tok-ann-other", ts.IOS, ts.PROVISIONAL, user_id="ann", at_ms=10)
+        self.store.register("d-bob", "app", FCM, ts.ANDROID, ts.FOREGROUND, user_id="bob", at_ms=10)
+        self.store.set_subscription("bob", ts.UNSUBSCRIBED, at_ms=20)
+        self.store.register("d-cat", "app", "tok-cat", ts.ANDROID, ts.BACKGROUND, user_id="cat", at_ms=10)
+        self.store.register("d-dan", "app", "tok-dan", ts.WEB, ts.FOREGROUND, user_id="dan", at_ms=10)
+        self.assertEqual(self.store.bounce("tok-dan", "MismatchSenderId", at_ms=30)[0], ts.BOUNCE_QUARANTINED)
+        self.store.set_subscription("eve", ts.OPTED_IN, at_ms=10)
+
+    def test_campaign_tokens_equal_the_segment_users_sendable_tokens(self):
+        self._campaign_store()
+        segments = [(ts.SEGMENT_FOREGROUND_PUSH_ENABLED, None), (ts.SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, "app"),
+                    (ts.SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, "other"),
+                    (ts.SEGMENT_BACKGROUND_OR_FOREGROUND_PUSH_ENABLED, None), (ts.SEGMENT_SUBSCRIBED, None),
+                    (ts.SEGMENT_OPTED_IN, None), (ts.SEGMENT_UNSUBSCRIBED, None)]
+        streamed = 0
+        for segment, segment_app in segments:
+            for kind in (ts.PUSH_VISIBLE, ts.PUSH_SILENT):
+                for app in ("app", "other", "unknown"):
+                    one_pass = self.store.campaign_tokens(segment, app, kind, segment_app_id=segment_app)
+                    composed = [t for user in self.store.segment_users(segment, segment_app)
+                                for t in self.store.sendable_tokens(user, app, kind)]
+                    self.assertEqual(sorted(t.token for t in one_pass), sorted(t.token for t in composed),
+                                     (segment, segment_app, kind, app))
+                    streamed += len(one_pass)
+        self.assertGreater(streamed, 0)
+        # The rules by name: bob is unsubscribed, cat is background only, dan is quarantined.
+        visible = self.store.campaign_tokens(ts.SEGMENT_BACKGROUND_OR_FOREGROUND_PUSH_ENABLED, "app")
+        self.assertEqual([t.token for t in visible], [APNS])
+        silent = self.store.campaign_tokens(ts.SEGMENT_SUBSCRIBED, "app", ts.PUSH_SILENT)
+        self.assertEqual(sorted(t.user_id for t in silent), ["ann", "cat"])
+        with self.assertRaises(ts.TokenStoreError) as raised:
+            self.store.campaign_tokens(ts.SEGMENT_SUBSCRIBED, "app", 3)
+        self.assertEqual(raised.exception.status, ts.EINVAL)
+        with self.assertRaises(ts.TokenStoreError) as raised:
+            self.store.campaign_tokens(ts.SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, "app")
+        self.assertEqual(raised.exception.status, ts.EINVAL)
+
+    def test_get_many_equals_get_key_by_key(self):
+        self._campaign_store()
+        keys = [(device, app) for device in ("d-ann", "d-bob", "d-cat", "d-dan", "d-none") * 30
+                for app in ("app", "other")]
+        many = self.store.get_many(keys)
+        self.assertEqual(len(many), len(keys))
+        for (device, app), token in zip(keys, many):
+            single = self.store.get(device, app)
+            self.assertEqual(token is None, single is None, (device, app))
+            if token is not None:
+                self.assertEqual((token.device_id, token.app_id, token.token, token.user_id, token.quarantined),
+                                 (single.device_id, single.app_id, single.token, single.user_id, single.quarantined))
+        self.assertEqual(sum(t is not None for t in many), 5 * 30)
+        self.assertEqual(self.store.get_many([]), [])
+        for bad in [("", "app"), ("d-ann", None), (b"\xff", "app"), ("d" * 300, "app")]:
+            with self.assertRaises(ts.TokenStoreError) as raised:
+                self.store.get_many(keys[:100] + [bad])
+            self.assertEqual(raised.exception.status, ts.EINVAL)
+
     def test_bad_arguments_raise_einval_and_change_nothing(self):
         self.store.register("phone", "app", APNS, ts.IOS, ts.FOREGROUND, user_id="kim", at_ms=10)
         bad_calls = [

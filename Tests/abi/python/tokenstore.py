@@ -113,6 +113,8 @@ class _Stats(ctypes.Structure):
 _TOKEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_TokenView))
 _CHANGE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_ChangeView))
 _USER_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                             ctypes.POINTER(_TokenView))
 
 
 class Token:
@@ -203,6 +205,8 @@ def load(path=None):
         "ts_get_user": (I, [P, S, IP, ctypes.POINTER(I64), ctypes.POINTER(I64)]),
         "ts_segment_count": (I, [P, I, S, U64P]),
         "ts_segment_users": (I, [P, I, S, _USER_FN, P]),
+        "ts_campaign_tokens": (I, [P, I, S, S, I, _TOKEN_FN, P]),
+        "ts_get_many": (I, [P, ctypes.c_size_t, ctypes.POINTER(S), ctypes.POINTER(S), _BATCH_FN, P]),
         "ts_changelog": (I, [P, S, _CHANGE_FN, P]),
         "ts_export_user_json": (I, [P, S, ctypes.POINTER(P), ctypes.POINTER(ctypes.c_size_t)]),
         "ts_free": (None, [P]),
@@ -355,6 +359,38 @@ class Store:
         status, items = self._collect_tokens(
             self._lib.ts_sendable_tokens, "ts_sendable_tokens", _bytes(user_id), _bytes(app_id), push_kind)
         self._check(status, "ts_sendable_tokens", allow=(OK,))
+        return items
+
+    def get_many(self, keys):
+        """The Token of each (device_id, app_id) in keys, or None where the key holds none, in
+        the order of keys: one ts_get_many call, the keys looked up in batches."""
+        keys = list(keys)
+        device_ids = (ctypes.c_char_p * len(keys))(*[_bytes(device) for device, _ in keys])
+        app_ids = (ctypes.c_char_p * len(keys))(*[_bytes(app) for _, app in keys])
+        items, errors = [None] * len(keys), []
+
+        def on_key(_ctx, index, status, view):
+            try:
+                if status == OK:
+                    items[index] = Token(view.contents)
+                return 0
+            except BaseException as error:  # never let an exception unwind through C
+                errors.append(error)
+                return 1
+
+        status = self._lib.ts_get_many(self.handle, len(keys), device_ids, app_ids, _BATCH_FN(on_key), None)
+        if errors:
+            raise errors[0]
+        self._check(status, "ts_get_many", allow=(OK,))
+        return items
+
+    def campaign_tokens(self, segment, campaign_app_id, push_kind=PUSH_VISIBLE, segment_app_id=None):
+        """The Tokens a campaign for campaign_app_id may push to now, over the users in segment
+        (segment_app_id as app_id in segment_count): one pass, in no particular order."""
+        status, items = self._collect_tokens(
+            self._lib.ts_campaign_tokens, "ts_campaign_tokens", segment, _bytes(segment_app_id),
+            _bytes(campaign_app_id), push_kind)
+        self._check(status, "ts_campaign_tokens", allow=(OK,))
         return items
 
     def user(self, user_id):

@@ -419,7 +419,7 @@ enum CABIProgram {
             let text = ts_strerror(s)
             fuzzCheck(strlen(text) > 0, "ts_strerror: empty text")
         }
-        fuzzCheck(String(cString: ts_version()) == "0.1.0", "ts_version differs from TS_VERSION_STRING")
+        fuzzCheck(String(cString: ts_version()) == "0.2.0", "ts_version differs from TS_VERSION_STRING")
     }
 
     /// Closes the handle with `ts_close` and opens the store again with options from the input.
