@@ -9,9 +9,10 @@ enum CampaignCommand: Command {
         Usage: tokenstore campaign PATH --segment SEGMENT --app APP --kind visible|silent [--json]
 
         Streams to stdout every token a campaign for APP may push to now, over the users of
-        SEGMENT, in one pass over the store (DOMAIN.md "Campaign sends"): a visible push goes
-        to foreground and provisional tokens of users who are not unsubscribed, a silent push
-        to any token; quarantined tokens never. Each token comes once, in no particular order.
+        SEGMENT, in one pass over the store (see the README's "The domain in one screen"): a
+        visible push goes to foreground and provisional tokens of users who are not
+        unsubscribed, a silent push to any token; quarantined tokens never. Each token comes
+        once, in no particular order.
         Then prints the count and the rate on stderr; progress shows there when it is a
         terminal.
 

@@ -19,6 +19,7 @@ import TokenStore
             "segment": ["segment", path, "subscribed", "--list", "--json"], "load": ["load", path, events, "--json"],
             "verify": ["verify", path, "--json"], "sweep": ["sweep", path, "--older-than", "1d", "--dry-run", "--json"],
             "recover": ["recover", path, "--drop-damaged-log", "--json"],
+            "campaign": ["campaign", path, "--segment", "background_or_foreground_push_enabled", "--app", "shop", "--kind", "silent", "--json"],
         ]
     }
 
