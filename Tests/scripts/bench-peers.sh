@@ -36,7 +36,12 @@ for p in ran:
         assert ph["outcomes"] == first["outcomes"], (p["peer"], ph["phase"])
         assert ph["latency"]["samples"] == ph["ops"], (p["peer"], ph["phase"])
 rows = [g["row"] for g in report["goals"]]
-assert len(rows) == 11, rows
+assert len(rows) == 12, rows
+# The heavy user's section ran (2,000 tokens under --quick) and its row carries a value.
+heavy = report["heavyUser"]
+assert heavy["tokens"] > 0 and len(heavy["rows"]) == 3, heavy
+assert all(r["heavyOpsPerSecond"] > 0 and r["ordinaryOpsPerSecond"] > 0 for r in heavy["rows"]), heavy
+assert [g["value"] is not None for g in report["goals"] if g["row"].startswith("a user with")] == [True], rows
 # Issue 16's section ran on the TokenStore peer's store: both ways streamed the same tokens
 # (the benchmark fails otherwise), and the goal rows carry its figures.
 campaign = report["peers"]["campaign"]
