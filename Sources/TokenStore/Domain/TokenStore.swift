@@ -115,8 +115,7 @@ public final class TokenStore: @unchecked Sendable {
         let r = registration
         return try write {
             try withArguments(r.deviceID, r.appID, r.token, r.userID ?? "") { device, app, token, user in
-                try registerOperation(device, app, token, r.platform, r.authorization, r.userID == nil ? nil : user,
-                    at: r.at, checkUTF8: false)
+                try registerOperation(device, app, token, r.platform, r.authorization, r.userID == nil ? nil : user, at: r.at)
             }
         }
     }
@@ -129,7 +128,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(deviceID, appID, userID ?? "", "") { device, app, user, _ in
-                try changeUserOperation(device, app, userID == nil ? nil : user, at: at, checkUTF8: false)
+                try changeUserOperation(device, app, userID == nil ? nil : user, at: at)
             }
         }
     }
@@ -142,7 +141,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(deviceID, appID, "", "") { device, app, _, _ in
-                try setAuthorizationOperation(device, app, authorization, at: at, checkUTF8: false)
+                try setAuthorizationOperation(device, app, authorization, at: at)
             }
         }
     }
@@ -154,7 +153,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(userID, "", "", "") { user, _, _, _ in
-                try setSubscriptionOperation(user, subscription, at: at, checkUTF8: false)
+                try setSubscriptionOperation(user, subscription, at: at)
             }
         }
     }
@@ -170,7 +169,7 @@ public final class TokenStore: @unchecked Sendable {
     {
         try write {
             try withArguments(token, errorCode, "", "") { token, code, _, _ in
-                try bounceOperation(token, code, providerTimestamp: providerTimestamp, at: at, checkUTF8: false)
+                try bounceOperation(token, code, providerTimestamp: providerTimestamp, at: at)
             }
         }
     }
@@ -181,7 +180,7 @@ public final class TokenStore: @unchecked Sendable {
     public func uninstall(deviceID: String, appID: String, at: Int64) throws(TokenStoreError) -> WriteOutcome {
         try write {
             try withArguments(deviceID, appID, "", "") { device, app, _, _ in
-                try uninstallOperation(device, app, at: at, checkUTF8: false)
+                try uninstallOperation(device, app, at: at)
             }
         }
     }

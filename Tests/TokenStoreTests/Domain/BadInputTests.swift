@@ -263,3 +263,18 @@ private typealias F = DomainFixture
         #expect(!changelogs[0].isEmpty)
     }
 }
+
+extension ByteWriteTests {
+    @Test func bytesThatAreNotUTF8AreInvalidEvenOnAClosedStore() throws {
+        let path = TemporaryStorePath()
+        let store = try TokenStore(path: path.path, options: F.options(shards: 1))
+        try store.close()
+        let bad: [UInt8] = [0xFF, 0x61], good = Array("app".utf8)
+        try bad.withUnsafeBytes { b in
+            try good.withUnsafeBytes { a in
+                F.expectCode(.invalidArgument, "changeUser") { try store.changeUser(deviceID: b, appID: a, userID: nil, at: F.t0) }
+                F.expectCode(.closed, "a sound write") { try store.changeUser(deviceID: a, appID: a, userID: nil, at: F.t0) }
+            }
+        }
+    }
+}
