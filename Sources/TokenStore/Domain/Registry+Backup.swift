@@ -11,10 +11,7 @@ extension Registry {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             var records: [KeyRecord] = []
-            for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
-                let ref = shard.index.ref(at: slot)
-                if ref.kindBits == Ref.Kind.key.rawValue { records.append(try keyRecord(ref, in: shard)) }
-            }
+            try keyRecords(in: shard) { records.append($0) }
             records.sort { a, b in
                 equalBytes(a.device, b.device) ? a.app.lexicographicallyPrecedes(b.app) : a.device.lexicographicallyPrecedes(b.device)
             }
@@ -30,14 +27,7 @@ extension Registry {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             var users: [UserRecord] = []
-            for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
-                let ref = shard.index.ref(at: slot)
-                guard ref.kindBits == Ref.Kind.user.rawValue else { continue }
-                guard shard.heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
-                let user = UserRecord(file: shard.heap.file, offset: ref.offset)
-                guard user.isPlausible else { throw shard.corrupt("damaged user record") }
-                users.append(user)
-            }
+            _ = try userRecords(in: shard) { users.append($0); return true }
             users.sort { $0.user.lexicographicallyPrecedes($1.user) }
             for user in users {
                 var changelog: [ChangeView] = []

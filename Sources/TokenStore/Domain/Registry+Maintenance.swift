@@ -31,10 +31,7 @@ extension Registry {
         let shard = store.shards[i]
         store.locks.lockShared(i)
         defer { store.locks.unlock(i) }
-        for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
-            let ref = shard.index.ref(at: slot)
-            if ref.kindBits == Ref.Kind.key.rawValue { try body(view(try keyRecord(ref, in: shard))) }
-        }
+        try keyRecords(in: shard) { try body(view($0)) }
     }
 
     func storageReport() throws(TokenStoreError) -> StorageReport {

@@ -25,12 +25,10 @@ extension Registry {
             try record.forEachEntry { ref, _ in
                 guard ref.shard < store.shards.count else { throw shard(userHash).corrupt("user entry names a missing shard") }
                 try scope.require(ref.shard)
+                return true
             }
             let subscription = record.subscription
-            for slot in 0..<record.entrySlots {
-                guard let ref = record.entry(atSlot: slot) else { continue }
-                guard try body(view(try keyRecord(ref, in: store.shards[ref.shard])), subscription) else { return }
-            }
+            try record.forEachEntry { ref, _ in try body(view(try keyRecord(ref, in: store.shards[ref.shard])), subscription) }
         }
     }
 
@@ -165,14 +163,30 @@ extension Registry {
         for (i, shard) in store.shards.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
-            for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
-                let ref = shard.index.ref(at: slot)
-                guard ref.kindBits == Ref.Kind.user.rawValue else { continue }
-                guard shard.heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
-                let user = UserRecord(file: shard.heap.file, offset: ref.offset)
-                guard user.isPlausible else { throw shard.corrupt("damaged user record") }
-                if try !body(user.user, user.state) { return }
-            }
+            guard try userRecords(in: shard, { try body($0.user, $0.state) }) else { return }
         }
+    }
+
+    /// Calls `body` with each key record of `shard`, resolved and checked. The caller holds
+    /// the shard's lock.
+    func keyRecords(in shard: Shard, _ body: (KeyRecord) throws -> Void) throws {
+        for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+            let ref = shard.index.ref(at: slot)
+            if ref.kindBits == Ref.Kind.key.rawValue { try body(try keyRecord(ref, in: shard)) }
+        }
+    }
+
+    /// Calls `body` with each user record of `shard`, checked to be plausible, until it
+    /// returns false; returns whether it ran to the end. The caller holds the shard's lock.
+    func userRecords(in shard: Shard, _ body: (UserRecord) throws -> Bool) throws -> Bool {
+        for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
+            let ref = shard.index.ref(at: slot)
+            guard ref.kindBits == Ref.Kind.user.rawValue else { continue }
+            guard shard.heap.isPlausibleBlock(ref.offset) else { throw shard.corrupt("index entry points outside the heap") }
+            let user = UserRecord(file: shard.heap.file, offset: ref.offset)
+            guard user.isPlausible else { throw shard.corrupt("damaged user record") }
+            if try !body(user) { return false }
+        }
+        return true
     }
 }

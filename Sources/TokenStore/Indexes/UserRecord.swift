@@ -93,11 +93,14 @@ struct UserRecord: HeapRecord {
     func entryAppHash(atSlot slot: Int) -> UInt64 { u64(entryOffset(slot) + 8) }
     func entryFlags(atSlot slot: Int) -> UInt64 { u64(entryOffset(slot) + 16) }
 
-    /// Calls `body` with each entry's reference and flags, in slot order.
-    func forEachEntry(_ body: (Ref, UInt64) throws -> Void) rethrows {
+    /// Calls `body` with each entry's reference and flags, in slot order, until it returns
+    /// false; returns whether it ran to the end.
+    @discardableResult
+    func forEachEntry(_ body: (Ref, UInt64) throws -> Bool) rethrows -> Bool {
         for slot in 0..<entrySlots {
-            if let ref = entry(atSlot: slot) { try body(ref, entryFlags(atSlot: slot)) }
+            if let ref = entry(atSlot: slot), try !body(ref, entryFlags(atSlot: slot)) { return false }
         }
+        return true
     }
 
     /// The slot holding `ref`. O(1) expected.

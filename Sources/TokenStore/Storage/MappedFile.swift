@@ -160,7 +160,7 @@ final class MappedFile {
         return true
     }
 
-    @inline(__always) func isQueuedForSeal(_ offset: Int) -> Bool { !queuedSeals.isEmpty && queuedSeals.contains(offset) }
+    @inline(__always) func isQueuedForSeal(_ offset: Int) -> Bool { queuedSeals.contains(offset) }
 
     @inline(__always) var hasQueuedSeals: Bool { !queuedSeals.isEmpty }
 
