@@ -4,15 +4,17 @@ import Glibc
 
 /// Checkpoints: how the mapped shard files catch up with the log, crash-safely.
 ///
-/// 1. With every stripe locked for a moment, the log rolls to a new segment at LSN `L` and
-///    each file's dirty pages become pending ones (`MappedFile.beginCheckpoint`): no page is
-///    copied while every writer waits.
+/// 1. With every stripe locked for a moment, the log's end `L` is read and each file's dirty
+///    pages become pending ones (`MappedFile.beginCheckpoint`): no page is copied and no
+///    file is created or synced while every writer waits. `L` may lie anywhere in a segment;
+///    the manifest names that segment.
 /// 2. Shard by shard, under that shard's lock only and a batch at a time, the pending pages
 ///    are copied into `checkpoint.journal`; a writer touching a pending page first copies
 ///    it there itself. The journal thus holds every page as it was at `L`.
 /// 3. The journal gets a checksummed trailer and is forced to disk.
 /// 4. The journaled pages are written into the shard files, which are forced.
-/// 5. The manifest records `L`; the journal and the log segments before `L` are deleted.
+/// 5. The manifest records `L`; the journal and the log segments before the one holding `L`
+///    are deleted.
 ///
 /// A crash before step 3 completes leaves a journal without a valid trailer: it is ignored
 /// and the files are untouched. A crash after it leaves a valid journal: recovery writes it

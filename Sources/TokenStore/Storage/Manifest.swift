@@ -3,14 +3,16 @@
 ///
 /// Layout: `magic "TSMANIFS" | u32 format | u32 shards | u64 checkpoint LSN |
 /// i64 checkpoint time | i64 created time | u8 quarantine | u8 log flags | u16 changelog limit |
-/// 4 reserved | u64 log salt | u64 checksum`. The options that change what a logged write does
+/// u32 checkpoint's offset in its segment | u64 log salt | u64 checksum`. The options that change what a logged write does
 /// are fixed at creation, so that replay does exactly what the live write did.
 ///
 /// The log fields say which log recovery needs, so that a removed or replaced segment is
 /// corruption rather than an empty log. Flag bit 0: the store has created its log, so the
-/// segment starting at the checkpoint LSN must exist. Bit 1: the log salt is that segment's.
+/// segment holding the checkpoint LSN must exist. Bit 1: the log salt is that segment's.
 /// Manifests written before these fields hold zeros there, read as "not recorded"; the first
-/// open records them.
+/// open records them. A checkpoint lies anywhere in a segment (it does not start one, which
+/// would put file creation and syncs inside its pause); the offset names the segment, and
+/// zero, what older manifests hold, means the segment starts at the checkpoint.
 struct Manifest: Equatable {
     static let magic: UInt64 = 0x5346_494E_414D_5354  // "TSMANIFS"
     static let size = 64
@@ -18,18 +20,25 @@ struct Manifest: Equatable {
 
     var formatVersion: UInt32 = TokenStore.formatVersion
     var shards: Int
-    /// Where recovery starts: always the start of a log segment.
+    /// Where recovery starts: a record boundary in the segment at `checkpointSegmentStart`.
     var checkpointLSN: UInt64 = 0 {
-        // The salt belongs to the segment at the old checkpoint, never the new one.
-        didSet { if checkpointLSN != oldValue { logSalt = nil } }
+        // The salt and the segment belong to the old checkpoint until told otherwise.
+        didSet {
+            if checkpointLSN != oldValue {
+                logSalt = nil
+                checkpointSegmentStart = checkpointLSN
+            }
+        }
     }
+    /// The start of the log segment holding `checkpointLSN`, at most one segment before it.
+    var checkpointSegmentStart: UInt64 = 0
     var checkpointAt: Int64 = 0
     var createdAt: Int64 = 0
     var quarantineMisconfigured = false
     var changelogLimit = 64
     /// Whether the store has created its log: from then on it must exist.
     var logCreated = false
-    /// The salt of the segment starting at `checkpointLSN`, when recorded.
+    /// The salt of the segment at `checkpointSegmentStart`, when recorded.
     var logSalt: UInt64?
 
     static let logCreatedFlag: UInt8 = 1
@@ -49,6 +58,7 @@ struct Manifest: Equatable {
             b.storeBytes(of: flags, toByteOffset: 41, as: UInt8.self)
             b.storeBytes(of: logSalt ?? 0, toByteOffset: 48, as: UInt64.self)
             b.storeBytes(of: UInt16(clamping: changelogLimit), toByteOffset: 42, as: UInt16.self)
+            b.storeBytes(of: UInt32(checkpointLSN - checkpointSegmentStart), toByteOffset: 44, as: UInt32.self)
             b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
         }
         return bytes
@@ -77,9 +87,14 @@ struct Manifest: Equatable {
         guard flags & ~(logCreatedFlag | logSaltFlag) == 0, flags & logSaltFlag == 0 || flags & logCreatedFlag != 0 else {
             throw TokenStoreError(.corrupt, "\(name): unknown log flags \(flags)")
         }
+        let checkpointLSN = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        let offset = UInt64(bytes.loadUnaligned(fromByteOffset: 44, as: UInt32.self))
+        guard offset <= checkpointLSN, offset <= UInt64(WriteAheadLog.segmentSize - WriteAheadLog.headerSize) else {
+            throw TokenStoreError(.corrupt, "\(name): checkpoint offset \(offset) lies outside a log segment")
+        }
         return Manifest(
             formatVersion: version, shards: shards,
-            checkpointLSN: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+            checkpointLSN: checkpointLSN, checkpointSegmentStart: checkpointLSN - offset,
             checkpointAt: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self),
             createdAt: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self),
             quarantineMisconfigured: bytes[40] != 0, changelogLimit: limit,

@@ -198,10 +198,10 @@ final class ShardedStore: @unchecked Sendable {
         do {
             let journal = try Checkpoint.JournalWriter(directory: directory)
             let pauseStart = monotonicNanos()
-            // The checkpoint starts a segment, so that the manifest can name the one file
-            // replay begins with; creating it is the only I/O done with every stripe held.
-            let lsn = try locks.withAll { () throws -> UInt64 in
-                let lsn = try wal.rollForCheckpoint()
+            // No I/O with every stripe held: the snapshot's LSN is where the log ends now,
+            // wherever that is in its segment.
+            let lsn = locks.withAll { () -> UInt64 in
+                let lsn = wal.endLSNNow
                 for shard in shards {
                     shard.index.seal()
                     shard.heap.seal()
@@ -228,8 +228,12 @@ final class ShardedStore: @unchecked Sendable {
             }
             checkpointBytes.add(UInt64(journal.bytesWritten + journal.pages * MappedFile.pageSize), ordering: .relaxed)
             var next = manifest
+            guard let segment = wal.segment(holding: lsn) else {
+                throw TokenStoreError(.io, "write-ahead log: no segment holds the checkpoint's position")
+            }
             next.checkpointLSN = lsn
-            next.logSalt = wal.salt(ofSegmentAt: lsn)
+            next.checkpointSegmentStart = segment.start
+            next.logSalt = segment.salt
             next.checkpointAt = currentMillis()
             try next.write(directory: directory)
             otherBytes.add(UInt64(Manifest.size), ordering: .relaxed)
@@ -237,16 +241,10 @@ final class ShardedStore: @unchecked Sendable {
             manifest = next
             checkpointedLSN.store(lsn, ordering: .relaxed)
             _ = SystemCalls.current.unlink(directory + "/" + Checkpoint.journalName)
-            // Replay starts at `lsn`, inside the last segment that starts at or before it;
-            // every segment before that one is history.
-            var starts: [UInt64] = []
-            for name in try StoreDirectory.list(directory) where name.hasPrefix("wal-") && name.hasSuffix(".log") {
-                if let start = UInt64(name.dropFirst(4).dropLast(4), radix: 16) { starts.append(start) }
-            }
-            if let keep = starts.filter({ $0 <= lsn }).max() {
-                for start in starts where start < keep {
-                    _ = SystemCalls.current.unlink(directory + "/" + WriteAheadLog.fileName(start))
-                }
+            // Replay starts at `lsn`, inside the segment holding it; every segment before
+            // that one is history.
+            for start in try WriteAheadLog.segmentStarts(in: StoreDirectory.list(directory)) where start < next.checkpointSegmentStart {
+                _ = SystemCalls.current.unlink(directory + "/" + WriteAheadLog.fileName(start))
             }
             for (i, shard) in shards.enumerated() {
                 locks.lockExclusive(i)
@@ -309,6 +307,11 @@ final class ShardedStore: @unchecked Sendable {
             if let lsn, lsn > manifest.checkpointLSN {
                 for file in files.values { try file.sync() }
                 manifest.checkpointLSN = lsn
+                // The journal names a position; the segment holding it is the last that
+                // starts at or before it (its salt is recorded again by the log's open).
+                if let start = WriteAheadLog.segmentStarts(in: try StoreDirectory.list(directory)).last(where: { $0 <= lsn }) {
+                    manifest.checkpointSegmentStart = start
+                }
                 manifest.checkpointAt = currentMillis()
                 try manifest.write(directory: directory)
             }

@@ -43,11 +43,7 @@ extension WriteAheadLog {
         replay: (UnsafeRawBufferPointer) throws(TokenStoreError) -> Void,
         inspectDropped: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws(TokenStoreError) -> WriteAheadLog {
-        var starts: [UInt64] = []
-        for name in names where name.hasPrefix("wal-") && name.hasSuffix(".log") && name.utf8.count == 24 {
-            if let lsn = UInt64(name.dropFirst(4).dropLast(4), radix: 16) { starts.append(lsn) }
-        }
-        starts.sort()
+        let starts = segmentStarts(in: names)
         let checkpointLSN = manifest.checkpointLSN
         let boot = SystemCalls.current.bootID()
         var dropped: DroppedRecords?
@@ -162,9 +158,10 @@ extension WriteAheadLog {
         segment.stampBoot(boot)
 
         // Record the log the next open needs.
-        if first.startLSN == checkpointLSN {
+        if first.startLSN <= checkpointLSN {
             var recorded = manifest
             recorded.logCreated = true
+            recorded.checkpointSegmentStart = first.startLSN
             recorded.logSalt = first.salt
             if recorded != manifest {
                 do throws(SystemError) { try recorded.write(directory: directory) } catch { throw error.storeError }
@@ -194,11 +191,12 @@ extension WriteAheadLog {
     private static func startSegment(directory: String, starts: [UInt64], manifest: Manifest) throws(TokenStoreError) -> Start {
         let checkpointLSN = manifest.checkpointLSN
         if manifest.logCreated {
-            let name = fileName(checkpointLSN)
-            guard starts.contains(checkpointLSN) else {
+            let start = manifest.checkpointSegmentStart
+            let name = fileName(start)
+            guard starts.contains(start) else {
                 return .damaged("\(name): missing, though MANIFEST needs the log from position \(checkpointLSN)", file: name)
             }
-            switch try openSegment(directory: directory, startLSN: checkpointLSN) {
+            switch try openSegment(directory: directory, startLSN: start) {
             case .valid(let s):
                 if let salt = manifest.logSalt, salt != s.salt {
                     return .damaged("\(name): replaced (its salt is not the one the manifest recorded)", file: name)

@@ -114,7 +114,7 @@ final class WriteAheadLog: @unchecked Sendable {
     private var retired: [Segment] = []
     private(set) var endLSN: UInt64
     /// The salts of the segments this handle created or opened, by start LSN, for the
-    /// manifest. Pruned by `salt(ofSegmentAt:)`.
+    /// manifest. Pruned by `segment(holding:)`.
     private var salts: [UInt64: UInt64] = [:]
     /// What recovery dropped at this open, on request (`dropDamagedLog`); `nil` when nothing.
     private(set) var dropped: DroppedRecords?
@@ -131,6 +131,15 @@ final class WriteAheadLog: @unchecked Sendable {
         return "wal-" + String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ".log"
     }
 
+    /// The start LSNs of the segment files among a directory's `names`, ascending.
+    static func segmentStarts(in names: [String]) -> [UInt64] {
+        var starts: [UInt64] = []
+        for name in names where name.hasPrefix("wal-") && name.hasSuffix(".log") && name.utf8.count == 24 {
+            if let lsn = UInt64(name.dropFirst(4).dropLast(4), radix: 16) { starts.append(lsn) }
+        }
+        return starts.sorted()
+    }
+
     init(directory: String, segment: Segment, endLSN: UInt64, dropped: DroppedRecords? = nil) {
         self.directory = directory
         self.segment = segment
@@ -140,12 +149,13 @@ final class WriteAheadLog: @unchecked Sendable {
         self.salts[segment.startLSN] = segment.salt
     }
 
-    /// The salt of the segment starting at `lsn`, for a checkpoint's manifest; forgets older
-    /// segments, which checkpoints never need again.
-    func salt(ofSegmentAt lsn: UInt64) -> UInt64? {
+    /// The segment holding `lsn` (its start and salt), for a checkpoint's manifest; forgets
+    /// older segments, which checkpoints never need again.
+    func segment(holding lsn: UInt64) -> (start: UInt64, salt: UInt64)? {
         lock.withLock {
-            salts = salts.filter { $0.key >= lsn }
-            return salts[lsn]
+            guard let start = salts.keys.filter({ $0 <= lsn }).max() else { return nil }
+            salts = salts.filter { $0.key >= start }
+            return (start, salts[start]!)
         }
     }
 
@@ -198,13 +208,12 @@ final class WriteAheadLog: @unchecked Sendable {
         salts[next.startLSN] = next.salt
     }
 
-    /// Starts a fresh segment at the current end, so that a checkpoint at this LSN can
-    /// delete every older segment. Called with every stripe locked.
-    func rollForCheckpoint() throws(SystemError) -> UInt64 {
+    /// Ends the current segment now and continues in a new one, as a full segment does.
+    /// Tests use it to lay a log across segments without writing 16 MiB of records.
+    func startNewSegment() throws(SystemError) {
         try lock.withLock { () throws(SystemError) -> Void in
             if endLSN > segment.startLSN { try roll() }
         }
-        return endLSN
     }
 
     // MARK: Durability

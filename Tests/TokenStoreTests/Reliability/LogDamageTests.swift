@@ -30,7 +30,7 @@ enum PrefixWrites {
 ///
 /// The reference store was killed after 900 acknowledged writes that were never synced:
 /// 0..<300 before a checkpoint, 300..<600 in the log's first segment, 600..<900 in a second
-/// one (a checkpoint failed after rolling the log).
+/// one (the log rolled, then a checkpoint failed).
 @Suite struct LogDamageTests {
     struct Reference {
         let files: [String: Data]
@@ -65,10 +65,13 @@ enum PrefixWrites {
             let store = try TokenStore(path: live, options: options)
             defer { try? store.close() }
             for i in 0..<300 { try PrefixWrites.write(store, i) }
+            // A checkpoint at a segment's start, so that the first segment holds only 300..<600.
+            try store.registry.store.wal.startNewSegment()
             try store.checkpoint()
             for i in 300..<600 { try PrefixWrites.write(store, i) }
-            // The checkpoint rolls the log, then fails before its journal is sealed: the
-            // manifest keeps the old checkpoint, and the log now spans two segments.
+            // The log moves on to a second segment, as a full one does; then a checkpoint
+            // fails before its journal is sealed, so the manifest keeps the old checkpoint.
+            try store.registry.store.wal.startNewSegment()
             scope.inject(.pwrite, EIO, count: 1) { $0 == Checkpoint.journalName }
             #expect(throws: TokenStoreError.self) { try store.checkpoint() }
             scope.heal()
@@ -514,7 +517,7 @@ enum PrefixWrites {
         #expect(m.logCreated && m.logSalt != nil)
     }
 
-    @Test func aCheckpointRecordsTheSaltOfTheSegmentItStartsAt() throws {
+    @Test func aCheckpointRecordsTheSegmentHoldingItWithThatSegmentsSalt() throws {
         let dir = ScratchDirectory("log-manifest-checkpoint")
         let path = dir.sub("store")
         let store = try TokenStore(path: path, options: reliabilityOptions(shards: 2, durability: .none))
@@ -522,9 +525,58 @@ enum PrefixWrites {
         try Workload.mix(store, 0..<50, generation: 1)
         try store.checkpoint()
         let m = try LogManifestTests.manifest(["MANIFEST": try readFile(path + "/MANIFEST")])
-        let segment = try readFile(path + "/" + WriteAheadLog.fileName(m.checkpointLSN))
+        // The checkpoint lies inside the log's first segment: it did not start one.
+        #expect(m.checkpointSegmentStart == 0 && m.checkpointLSN > 0)
+        let segment = try readFile(path + "/" + WriteAheadLog.fileName(m.checkpointSegmentStart))
         #expect(m.logCreated)
         #expect(m.logSalt == segment.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self) })
+    }
+
+    @Test func aCheckpointCreatesNoLogSegmentAndKeepsOnlyTheOneHoldingIt() throws {
+        let dir = ScratchDirectory("log-manifest-segments")
+        let path = dir.sub("store")
+        let store = try TokenStore(path: path, options: reliabilityOptions(shards: 2, durability: .none))
+        defer { try? store.close() }
+        let segments = { try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("wal-") }.sorted() }
+        try Workload.mix(store, 0..<50, generation: 1)
+        try store.checkpoint()
+        #expect(try segments() == [WriteAheadLog.fileName(0)])
+        try store.registry.store.wal.startNewSegment()
+        try Workload.mix(store, 50..<100, generation: 1)
+        let second = try segments()
+        #expect(second.count == 2)
+        try store.checkpoint()
+        #expect(try segments() == [second[1]])
+    }
+
+    @Test func aStoreCrashedAfterACheckpointInTheMiddleOfASegmentReplaysFromThere() throws {
+        let dir = ScratchDirectory("log-manifest-mid-segment")
+        let live = dir.sub("live"), crashed = dir.sub("crashed")
+        let store = try TokenStore(path: live, options: reliabilityOptions(shards: 2, durability: .none))
+        defer { try? store.close() }
+        for i in 0..<200 { try PrefixWrites.write(store, i) }
+        try store.checkpoint()
+        for i in 200..<400 { try PrefixWrites.write(store, i) }
+        try copyStore(live, to: crashed)
+        let reopened = try TokenStore(path: crashed, options: reliabilityOptions(shards: 2, durability: .none))
+        defer { try? reopened.close() }
+        #expect(try PrefixWrites.prefix(in: reopened) == 400)
+        #expect(try reopened.verify().isEmpty)
+    }
+
+    @Test func aManifestWhoseCheckpointLiesOutsideASegmentIsCorrupt() {
+        var m = Manifest(shards: 1, logCreated: true, logSalt: 7)
+        m.checkpointLSN = UInt64(WriteAheadLog.segmentSize)
+        var bytes = m.encoded()
+        // An offset of a whole segment: no segment can hold the checkpoint that far in.
+        bytes.withUnsafeMutableBytes { b in
+            b.storeBytes(of: UInt32(WriteAheadLog.segmentSize), toByteOffset: 44, as: UInt32.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
+        }
+        #expect(throws: TokenStoreError.self) { try bytes.withUnsafeBytes { try Manifest.decode($0) } }
+        m.checkpointSegmentStart = 4096
+        let decoded = m.encoded().withUnsafeBytes { try? Manifest.decode($0) }
+        #expect(decoded?.checkpointSegmentStart == 4096 && decoded?.checkpointLSN == m.checkpointLSN)
     }
 
     @Test func movingTheCheckpointForgetsTheOldSegmentsSalt() {
