@@ -7,11 +7,11 @@
 /// 48 device, app, token, user lengths (u16 each) | 56 the four strings
 /// ```
 struct KeyRecord: HeapRecord {
-    let unmanagedFile: Unmanaged<MappedFile>
+    let file: MappedPages
     let offset: Int
 
-    init(file: MappedFile, offset: Int) {
-        unmanagedFile = .passUnretained(file)
+    init(pages: MappedPages, offset: Int) {
+        self.file = pages
         self.offset = offset
     }
 

@@ -13,29 +13,27 @@ enum RecordKind: UInt8 {
 /// covers bytes 16 to the record's end and is restamped by `seal` after each write, so that
 /// `verify` can tell a damaged record from a sound one.
 protocol HeapRecord {
-    /// The heap's file, held unretained: a record is a view made and dropped under the stripe
-    /// lock, which the shard owning the file outlives, and a retain per record would put a
-    /// locked instruction (which waits for every load before it) on each read.
-    var unmanagedFile: Unmanaged<MappedFile> { get }
+    /// The heap file's pages, reached through a plain pointer: a record is a view made and
+    /// dropped under the stripe lock, which the shard owning the file outlives, and holding the
+    /// file object would cost a retain or a call on each field access.
+    var file: MappedPages { get }
+    init(pages: MappedPages, offset: Int)
     var offset: Int { get }
     /// Bytes in use, from the start of the record.
     var length: Int { get }
 }
 
 extension HeapRecord {
-    /// The heap's file.
-    var file: MappedFile { unmanagedFile.takeUnretainedValue() }
+    /// The record at `offset` in `file`.
+    @inline(__always) init(file: MappedFile, offset: Int) { self.init(pages: file.pages, offset: offset) }
 
-    /// Runs `body` on the file borrowed, without a retain.
-    @inline(__always) func withFile<R>(_ body: (MappedFile) -> R) -> R { unmanagedFile._withUnsafeGuaranteedRef(body) }
-
-    @inline(__always) func u8(_ at: Int) -> UInt8 { withFile { $0.load(offset + at) } }
-    @inline(__always) func u16(_ at: Int) -> Int { Int(withFile { $0.load(offset + at, as: UInt16.self) }) }
-    @inline(__always) func u32(_ at: Int) -> Int { Int(withFile { $0.load(offset + at, as: UInt32.self) }) }
-    @inline(__always) func i64(_ at: Int) -> Int64 { withFile { $0.load(offset + at) } }
-    @inline(__always) func u64(_ at: Int) -> UInt64 { withFile { $0.load(offset + at) } }
-    @inline(__always) func set<T: FixedWidthInteger>(_ value: T, _ at: Int) { withFile { $0.store(value, offset + at) } }
-    @inline(__always) func bytes(_ at: Int, _ count: Int) -> UnsafeRawBufferPointer { withFile { $0.bytes(offset + at, count) } }
+    @inline(__always) func u8(_ at: Int) -> UInt8 { file.load(offset + at) }
+    @inline(__always) func u16(_ at: Int) -> Int { Int(file.load(offset + at, as: UInt16.self)) }
+    @inline(__always) func u32(_ at: Int) -> Int { Int(file.load(offset + at, as: UInt32.self)) }
+    @inline(__always) func i64(_ at: Int) -> Int64 { file.load(offset + at) }
+    @inline(__always) func u64(_ at: Int) -> UInt64 { file.load(offset + at) }
+    @inline(__always) func set<T: FixedWidthInteger>(_ value: T, _ offset: Int) { file.store(value, self.offset + offset) }
+    @inline(__always) func bytes(_ at: Int, _ count: Int) -> UnsafeRawBufferPointer { file.bytes(offset + at, count) }
 
     @inline(__always) var capacity: Int { u32(0) }
     @inline(__always) var kind: UInt8 { u8(4) }

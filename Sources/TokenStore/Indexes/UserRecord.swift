@@ -22,11 +22,11 @@
 ///   covered by `entry digest`, the XOR of a hash of each entry, which an entry's change
 ///   updates in O(1) and `verify` recomputes.
 struct UserRecord: HeapRecord {
-    let unmanagedFile: Unmanaged<MappedFile>
+    let file: MappedPages
     let offset: Int
 
-    init(file: MappedFile, offset: Int) {
-        unmanagedFile = .passUnretained(file)
+    init(pages: MappedPages, offset: Int) {
+        self.file = pages
         self.offset = offset
     }
 
@@ -307,9 +307,9 @@ struct UserRecord: HeapRecord {
     /// Writes an empty record (subscribed, no entries) with room for `entrySlots` entries and
     /// `appSlots` apps, both powers of two.
     static func initialize(
-        _ file: MappedFile, at offset: Int, user: UnsafeRawBufferPointer, appSlots: Int, entrySlots: Int
+        _ file: MappedPages, at offset: Int, user: UnsafeRawBufferPointer, appSlots: Int, entrySlots: Int
     ) -> UserRecord {
-        let r = UserRecord(file: file, offset: offset)
+        let r = UserRecord(pages: file, offset: offset)
         file.zero(offset + 4, size(user: user.count, appSlots: appSlots, entrySlots: entrySlots) - 4)
         r.set(RecordKind.user.rawValue, 4)
         r.set(Subscription.subscribed.rawValue, 5)
@@ -342,11 +342,11 @@ struct UserRecord: HeapRecord {
 /// 32 device, app, token, other user, detail lengths (u16 each) | 48 the five strings
 /// ```
 struct ChangeRecord: HeapRecord {
-    let unmanagedFile: Unmanaged<MappedFile>
+    let file: MappedPages
     let offset: Int
 
-    init(file: MappedFile, offset: Int) {
-        unmanagedFile = .passUnretained(file)
+    init(pages: MappedPages, offset: Int) {
+        self.file = pages
         self.offset = offset
     }
 
@@ -402,11 +402,11 @@ struct ChangeRecord: HeapRecord {
 ///
 /// `0 capacity | 4 kind | 6 app length u16 | 8 checksum | 16 count (i64) | 24 app id`
 struct AppCounterRecord: HeapRecord {
-    let unmanagedFile: Unmanaged<MappedFile>
+    let file: MappedPages
     let offset: Int
 
-    init(file: MappedFile, offset: Int) {
-        unmanagedFile = .passUnretained(file)
+    init(pages: MappedPages, offset: Int) {
+        self.file = pages
         self.offset = offset
     }
 

@@ -26,42 +26,163 @@ import Glibc
 ///
 /// Raw pointers into the mapping stay inside this type and its callers in `Storage/`;
 /// they are valid only while the owning shard's lock is held, because `grow` may move them.
+/// The part of a `MappedFile` that every record access touches: the mapping's address and
+/// size, the dirty and pending page bitmaps and the seal queue, kept at a stable heap address
+/// that the file owns. Record views hold this pointer rather than the file object, so a field
+/// read or write is a plain load or store: no retain, no call (a class reference held
+/// `unowned(unsafe)` or through `Unmanaged` costs one or the other on every access).
+///
+/// Valid while its `MappedFile` lives, and only under the owning shard's stripe lock.
+struct MappedPages {
+    struct State {
+        var base: UnsafeMutableRawPointer
+        var size: Int
+        /// Pages written since the last checkpoint, one bit each, `words` words.
+        var dirty: UnsafeMutablePointer<UInt64>
+        /// Pages of the running checkpoint's snapshot not yet copied into its journal.
+        var pending: UnsafeMutablePointer<UInt64>
+        var words: Int
+        var dirtyCount = 0
+        var pendingCount = 0
+        /// Blocks the running write changed, whose checksums the layer above restamps once,
+        /// when the write ends, rather than after every field it sets.
+        var seals: UnsafeMutablePointer<Int>
+        var sealCount = 0
+        /// The file, for the rare capture of a pending page.
+        var owner: Unmanaged<MappedFile>?
+    }
+
+    let state: UnsafeMutablePointer<State>
+
+    @inline(__always) var base: UnsafeMutableRawPointer { state.pointee.base }
+    @inline(__always) var size: Int { state.pointee.size }
+
+    /// Records that `[offset, offset + length)` is about to change, so the next checkpoint
+    /// writes it. Called *before* the bytes change: a page of a running checkpoint's
+    /// snapshot is journaled first.
+    @inline(__always)
+    func markDirty(_ offset: Int, _ length: Int) {
+        guard length > 0 else { return }
+        var page = offset >> 12
+        let last = (offset + length - 1) >> 12
+        while page <= last {
+            let word = page >> 6
+            let bit = UInt64(1) << UInt64(page & 63)
+            if state.pointee.dirty[word] & bit == 0 { firstWrite(page, word: word, bit: bit) }
+            page += 1
+        }
+    }
+
+    /// A page's first change since the last checkpoint began: journal its snapshot image if
+    /// the running checkpoint still needs it, then mark it dirty.
+    @inline(never)
+    private func firstWrite(_ page: Int, word: Int, bit: UInt64) {
+        if state.pointee.pendingCount != 0 && state.pointee.pending[word] & bit != 0 {
+            state.pointee.owner!.takeUnretainedValue().capture(page)
+        }
+        state.pointee.dirty[word] |= bit
+        state.pointee.dirtyCount += 1
+    }
+
+    // MARK: Bounds-checked access for the layers above
+
+    @inline(__always) func contains(_ offset: Int, _ length: Int) -> Bool {
+        let size = state.pointee.size
+        return offset >= 0 && length >= 0 && offset <= size && length <= size - offset
+    }
+
+    @inline(__always) func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T {
+        assert(contains(offset, MemoryLayout<T>.size))
+        return (state.pointee.base + offset).loadUnaligned(as: T.self)
+    }
+
+    @inline(__always) func store<T: FixedWidthInteger>(_ value: T, _ offset: Int) {
+        assert(contains(offset, MemoryLayout<T>.size))
+        markDirty(offset, MemoryLayout<T>.size)
+        (state.pointee.base + offset).storeBytes(of: value, as: T.self)
+    }
+
+    @inline(__always) func bytes(_ offset: Int, _ count: Int) -> UnsafeRawBufferPointer {
+        assert(contains(offset, count))
+        return UnsafeRawBufferPointer(start: state.pointee.base + offset, count: count)
+    }
+
+    @inline(__always) func copy(_ source: UnsafeRawBufferPointer, to offset: Int) {
+        assert(contains(offset, source.count))
+        guard let s = source.baseAddress, source.count > 0 else { return }
+        markDirty(offset, source.count)
+        (state.pointee.base + offset).copyMemory(from: s, byteCount: source.count)
+    }
+
+    func zero(_ offset: Int, _ count: Int) {
+        assert(contains(offset, count))
+        markDirty(offset, count)
+        (state.pointee.base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: count)
+    }
+
+    // MARK: Checksums restamped when a write ends
+
+    /// Queues the block at `offset` for its checksum; false when the queue is full.
+    @inline(__always)
+    func queueSeal(_ offset: Int) -> Bool {
+        if isQueuedForSeal(offset) { return true }
+        let count = state.pointee.sealCount
+        guard count < MappedFile.sealQueueLimit else { return false }
+        state.pointee.seals[count] = offset
+        state.pointee.sealCount = count + 1
+        return true
+    }
+
+    @inline(__always) func isQueuedForSeal(_ offset: Int) -> Bool {
+        let seals = state.pointee.seals
+        for i in 0..<state.pointee.sealCount where seals[i] == offset { return true }
+        return false
+    }
+
+    @inline(__always) var hasQueuedSeals: Bool { state.pointee.sealCount != 0 }
+
+    /// Empties the queue, calling `seal` with each offset.
+    func drainQueuedSeals(_ seal: (Int) -> Void) {
+        let seals = state.pointee.seals
+        for i in 0..<state.pointee.sealCount { seal(seals[i]) }
+        state.pointee.sealCount = 0
+    }
+}
+
 final class MappedFile {
     static let pageSize = 4096
 
     let file: FileDescriptor
     /// Identifies the file in the checkpoint journal.
     let fileID: UInt32
-    // Exclusivity is unchecked: every access happens under the owning shard's stripe lock,
-    // and the dynamic check would otherwise cost a runtime call on each hot-path load.
-    @exclusivity(unchecked) private(set) var base: UnsafeMutableRawPointer
-    /// The mapped length, equal to the file's length.
-    @exclusivity(unchecked) private(set) var size: Int
+    /// The mapping, its bitmaps and seal queue, for record views (`HeapRecord.file`).
+    let pages: MappedPages
     /// The address space reserved at `base`; the mapping grows in place up to it.
+    // Exclusivity is unchecked: every access happens under the owning shard's stripe lock,
+    // and the dynamic check would otherwise cost a runtime call on each access.
     @exclusivity(unchecked) private var reserved: Int
-    @exclusivity(unchecked) private var dirty: [UInt64]
-    /// Pages of the running checkpoint's snapshot not yet copied into its journal.
-    @exclusivity(unchecked) private var pending: [UInt64]
     /// Pages the running checkpoint has journaled but not yet written into the file; until
     /// it has, the file is behind the mapping for them, so `grow` must carry them over too.
     @exclusivity(unchecked) private var inFlight: [UInt64]
-    @exclusivity(unchecked) private(set) var dirtyCount = 0
-    @exclusivity(unchecked) private(set) var pendingCount = 0
     /// Where pending pages go; set for the length of a checkpoint.
     @exclusivity(unchecked) private var journal: Checkpoint.JournalWriter?
     /// The file's size in pages at the snapshot, recorded with each journaled page.
     @exclusivity(unchecked) private var snapshotPages = 0
     /// Set when a pending page could not be journaled: the checkpoint must fail.
     @exclusivity(unchecked) private(set) var captureFailed = false
-    /// Blocks the running write changed, whose checksums the layer above restamps once, when
-    /// the write ends, rather than after every field it sets. Short: a write touches a few
-    /// records, and `queueSeal` refuses beyond `sealQueueLimit`.
-    @exclusivity(unchecked) private var queuedSeals: [Int] = []
+    /// Short: a write touches a few records, and `queueSeal` refuses beyond this.
     static let sealQueueLimit = 32
+
+    @inline(__always) var base: UnsafeMutableRawPointer { pages.base }
+    /// The mapped length, equal to the file's length.
+    @inline(__always) var size: Int { pages.size }
+    @inline(__always) var dirtyCount: Int { pages.state.pointee.dirtyCount }
+    @inline(__always) var pendingCount: Int { pages.state.pointee.pendingCount }
 
     /// Opens (or creates) and maps the file, growing it to at least `minimumSize` bytes.
     init(path: String, name: String, fileID: UInt32, minimumSize: Int) throws(SystemError) {
         let fd = try FileDescriptor.open(path, name: name, create: true)
+        var mapped: (base: UnsafeMutableRawPointer, size: Int, reserved: Int)
         do throws(SystemError) {
             var size = try fd.size()
             if size < minimumSize {
@@ -72,24 +193,41 @@ final class MappedFile {
                 throw SystemError(errno: EINVAL, operation: "size", file: name)
             }
             let reserved = MappedFile.reservation(for: size)
-            self.base = try MappedFile.map(fd, size: size, reserving: reserved)
-            self.file = fd
-            self.fileID = fileID
-            self.size = size
-            self.reserved = reserved
-            self.dirty = [UInt64](repeating: 0, count: (size / MappedFile.pageSize + 63) / 64)
-            self.pending = self.dirty
-            self.inFlight = self.dirty
-            self.queuedSeals.reserveCapacity(MappedFile.sealQueueLimit)
+            mapped = (try MappedFile.map(fd, size: size, reserving: reserved), size, reserved)
         } catch {
             fd.close()
             throw error
         }
+        let words = MappedFile.bitmapWords(mapped.size)
+        let state = UnsafeMutablePointer<MappedPages.State>.allocate(capacity: 1)
+        state.initialize(to: MappedPages.State(
+            base: mapped.base, size: mapped.size, dirty: MappedFile.zeroedWords(words), pending: MappedFile.zeroedWords(words),
+            words: words, seals: .allocate(capacity: MappedFile.sealQueueLimit)))
+        self.file = fd
+        self.fileID = fileID
+        self.pages = MappedPages(state: state)
+        self.reserved = mapped.reserved
+        self.inFlight = [UInt64](repeating: 0, count: words)
+        state.pointee.owner = .passUnretained(self)
     }
 
     deinit {
-        _ = SystemCalls.current.munmap(base, reserved)
+        let state = pages.state
+        _ = SystemCalls.current.munmap(state.pointee.base, reserved)
+        state.pointee.dirty.deallocate()
+        state.pointee.pending.deallocate()
+        state.pointee.seals.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
         file.close()
+    }
+
+    private static func bitmapWords(_ size: Int) -> Int { (size / MappedFile.pageSize + 63) / 64 }
+
+    private static func zeroedWords(_ count: Int) -> UnsafeMutablePointer<UInt64> {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: max(count, 1))
+        p.initialize(repeating: 0, count: max(count, 1))
+        return p
     }
 
     /// The address space to reserve for a file of `size` bytes: room to grow several times
@@ -114,33 +252,17 @@ final class MappedFile {
         return region
     }
 
-    /// Records that `[offset, offset + length)` is about to change, so the next checkpoint
-    /// writes it. Called *before* the bytes change: a page of a running checkpoint's
-    /// snapshot is journaled first.
-    @inline(__always)
-    func markDirty(_ offset: Int, _ length: Int) {
-        guard length > 0 else { return }
-        var page = offset >> 12
-        let last = (offset + length - 1) >> 12
-        while page <= last {
-            let word = page >> 6
-            let bit = UInt64(1) << UInt64(page & 63)
-            if dirty[word] & bit == 0 {
-                if pendingCount != 0 && pending[word] & bit != 0 { capture(page) }
-                dirty[word] |= bit
-                dirtyCount += 1
-            }
-            page += 1
-        }
-    }
+    /// Records that `[offset, offset + length)` is about to change (see `MappedPages`).
+    @inline(__always) func markDirty(_ offset: Int, _ length: Int) { pages.markDirty(offset, length) }
 
     /// Journals a pending page's snapshot image. A failure is remembered, not thrown: the
     /// write goes on (the log has it) and the checkpoint fails, leaving the page dirty.
     @inline(never)
-    private func capture(_ page: Int) {
+    fileprivate func capture(_ page: Int) {
+        let state = pages.state
         let word = page >> 6, bit = UInt64(1) << UInt64(page & 63)
-        pending[word] &= ~bit
-        pendingCount -= 1
+        state.pointee.pending[word] &= ~bit
+        state.pointee.pendingCount -= 1
         guard let journal else { return }
         if journal.add(fileID: fileID, filePages: snapshotPages, page: page, from: base + page * MappedFile.pageSize) {
             inFlight[word] |= bit
@@ -151,32 +273,21 @@ final class MappedFile {
 
     // MARK: Checksums restamped when a write ends
 
-    /// Queues the block at `offset` for its checksum; false when the queue is full.
-    @inline(__always)
-    func queueSeal(_ offset: Int) -> Bool {
-        if queuedSeals.contains(offset) { return true }
-        guard queuedSeals.count < MappedFile.sealQueueLimit else { return false }
-        queuedSeals.append(offset)
-        return true
-    }
+    @inline(__always) func queueSeal(_ offset: Int) -> Bool { pages.queueSeal(offset) }
+    @inline(__always) func isQueuedForSeal(_ offset: Int) -> Bool { pages.isQueuedForSeal(offset) }
+    @inline(__always) var hasQueuedSeals: Bool { pages.hasQueuedSeals }
+    func drainQueuedSeals(_ seal: (Int) -> Void) { pages.drainQueuedSeals(seal) }
 
-    @inline(__always) func isQueuedForSeal(_ offset: Int) -> Bool { queuedSeals.contains(offset) }
-
-    @inline(__always) var hasQueuedSeals: Bool { !queuedSeals.isEmpty }
-
-    /// Empties the queue, calling `seal` with each offset; no allocation.
-    func drainQueuedSeals(_ seal: (Int) -> Void) {
-        for offset in queuedSeals { seal(offset) }
-        queuedSeals.removeAll(keepingCapacity: true)
-    }
+    // MARK: Checkpoints
 
     /// Starts a checkpoint's snapshot: the dirty pages become pending for `journal`. Called
-    /// with every stripe locked; costs a pass over the bitmap, no page copies.
+    /// with every stripe locked; costs a pointer swap, no page copies.
     func beginCheckpoint(journal: Checkpoint.JournalWriter) {
-        assert(queuedSeals.isEmpty, "a write ended with records left unsealed")
-        swap(&dirty, &pending)
-        pendingCount = dirtyCount
-        dirtyCount = 0
+        let state = pages.state
+        assert(state.pointee.sealCount == 0, "a write ended with records left unsealed")
+        swap(&state.pointee.dirty, &state.pointee.pending)
+        state.pointee.pendingCount = state.pointee.dirtyCount
+        state.pointee.dirtyCount = 0
         snapshotPages = size / MappedFile.pageSize
         captureFailed = false
         self.journal = journal
@@ -184,28 +295,31 @@ final class MappedFile {
 
     /// Journals up to `limit` pending pages; returns how many remain. Lock held.
     func capturePending(limit: Int) -> Int {
+        let state = pages.state
         var done = 0
         var w = 0
-        while pendingCount > 0 && done < limit && w < pending.count {
-            while pending[w] != 0 && done < limit {
-                capture(w * 64 + pending[w].trailingZeroBitCount)
+        while state.pointee.pendingCount > 0 && done < limit && w < state.pointee.words {
+            while state.pointee.pending[w] != 0 && done < limit {
+                capture(w * 64 + state.pointee.pending[w].trailingZeroBitCount)
                 done += 1
             }
             w += 1
         }
-        return pendingCount
+        return state.pointee.pendingCount
     }
 
     /// Called when a checkpoint failed before the files were written: its pages become
     /// dirty again, so the next checkpoint writes them.
     func abortCheckpoint() {
-        for w in dirty.indices where pending[w] | inFlight[w] != 0 {
-            dirtyCount += ((pending[w] | inFlight[w]) & ~dirty[w]).nonzeroBitCount
+        let state = pages.state
+        let dirty = state.pointee.dirty, pending = state.pointee.pending
+        for w in 0..<state.pointee.words where pending[w] | inFlight[w] != 0 {
+            state.pointee.dirtyCount += ((pending[w] | inFlight[w]) & ~dirty[w]).nonzeroBitCount
             dirty[w] |= pending[w] | inFlight[w]
             pending[w] = 0
             inFlight[w] = 0
         }
-        pendingCount = 0
+        state.pointee.pendingCount = 0
         journal = nil
     }
 
@@ -216,6 +330,8 @@ final class MappedFile {
         for w in inFlight.indices where inFlight[w] != 0 { inFlight[w] = 0 }
         journal = nil
     }
+
+    // MARK: Growth
 
     /// Extends the file and the mapping to `newSize`; the new bytes read as zero.
     ///
@@ -237,13 +353,22 @@ final class MappedFile {
             try? file.truncate(to: size)
             throw error
         }
-        size = newSize
-        let words = (newSize / MappedFile.pageSize + 63) / 64
-        if dirty.count < words {
-            dirty.append(contentsOf: repeatElement(0, count: words - dirty.count))
-            pending.append(contentsOf: repeatElement(0, count: words - pending.count))
+        let state = pages.state
+        state.pointee.size = newSize
+        let words = MappedFile.bitmapWords(newSize)
+        if state.pointee.words < words {
+            state.pointee.dirty = MappedFile.widened(state.pointee.dirty, from: state.pointee.words, to: words)
+            state.pointee.pending = MappedFile.widened(state.pointee.pending, from: state.pointee.words, to: words)
             inFlight.append(contentsOf: repeatElement(0, count: words - inFlight.count))
+            state.pointee.words = words
         }
+    }
+
+    private static func widened(_ old: UnsafeMutablePointer<UInt64>, from: Int, to: Int) -> UnsafeMutablePointer<UInt64> {
+        let new = zeroedWords(to)
+        new.update(from: old, count: from)
+        old.deallocate()
+        return new
     }
 
     private func extendInPlace(to newSize: Int) throws(SystemError) {
@@ -254,9 +379,11 @@ final class MappedFile {
     }
 
     private func move(to newSize: Int) throws(SystemError) {
+        let state = pages.state
         let newReservation = MappedFile.reservation(for: newSize)
         let p = try MappedFile.map(file, size: newSize, reserving: newReservation)
-        for w in dirty.indices where dirty[w] | pending[w] | inFlight[w] != 0 {
+        let dirty = state.pointee.dirty, pending = state.pointee.pending
+        for w in 0..<state.pointee.words where dirty[w] | pending[w] | inFlight[w] != 0 {
             var bits = dirty[w] | pending[w] | inFlight[w]
             while bits != 0 {
                 let page = w * 64 + bits.trailingZeroBitCount
@@ -266,42 +393,16 @@ final class MappedFile {
             }
         }
         _ = SystemCalls.current.munmap(base, reserved)
-        base = p
+        state.pointee.base = p
         reserved = newReservation
     }
 
     // MARK: Bounds-checked access for the layers above
 
-    @inline(__always) func contains(_ offset: Int, _ length: Int) -> Bool {
-        offset >= 0 && length >= 0 && offset <= size && length <= size - offset
-    }
-
-    @inline(__always) func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T {
-        assert(contains(offset, MemoryLayout<T>.size))
-        return (base + offset).loadUnaligned(as: T.self)
-    }
-
-    @inline(__always) func store<T: FixedWidthInteger>(_ value: T, _ offset: Int) {
-        assert(contains(offset, MemoryLayout<T>.size))
-        markDirty(offset, MemoryLayout<T>.size)
-        (base + offset).storeBytes(of: value, as: T.self)
-    }
-
-    @inline(__always) func bytes(_ offset: Int, _ count: Int) -> UnsafeRawBufferPointer {
-        assert(contains(offset, count))
-        return UnsafeRawBufferPointer(start: base + offset, count: count)
-    }
-
-    @inline(__always) func copy(_ source: UnsafeRawBufferPointer, to offset: Int) {
-        assert(contains(offset, source.count))
-        guard let s = source.baseAddress, source.count > 0 else { return }
-        markDirty(offset, source.count)
-        (base + offset).copyMemory(from: s, byteCount: source.count)
-    }
-
-    func zero(_ offset: Int, _ count: Int) {
-        assert(contains(offset, count))
-        markDirty(offset, count)
-        (base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: count)
-    }
+    @inline(__always) func contains(_ offset: Int, _ length: Int) -> Bool { pages.contains(offset, length) }
+    @inline(__always) func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T { pages.load(offset, as: T.self) }
+    @inline(__always) func store<T: FixedWidthInteger>(_ value: T, _ offset: Int) { pages.store(value, offset) }
+    @inline(__always) func bytes(_ offset: Int, _ count: Int) -> UnsafeRawBufferPointer { pages.bytes(offset, count) }
+    @inline(__always) func copy(_ source: UnsafeRawBufferPointer, to offset: Int) { pages.copy(source, to: offset) }
+    func zero(_ offset: Int, _ count: Int) { pages.zero(offset, count) }
 }
