@@ -9,7 +9,7 @@ import Synchronization
 /// back into the same store, and must not escape the buffers they receive.
 public final class TokenStore: @unchecked Sendable {
     /// The on-disk format version this build reads and writes.
-    public static let formatVersion: UInt32 = 2
+    public static let formatVersion: UInt32 = 3
 
     let registry: Registry
     private let openOptions: StoreOptions

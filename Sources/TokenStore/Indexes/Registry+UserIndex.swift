@@ -151,9 +151,7 @@ extension Registry {
         if count > 0, heap.isPlausibleBlock(record.newestChange),
             ChangeRecord(file: heap.file, offset: record.newestChange).isPlausible
         {
-            let newest = ChangeRecord(file: heap.file, offset: record.newestChange)
-            newest.setNext(offset)
-            newest.seal()
+            ChangeRecord(file: heap.file, offset: record.newestChange).setNext(offset)
         } else {
             oldest = offset
             count = 0

@@ -338,9 +338,14 @@ struct UserRecord: HeapRecord {
 /// One changelog entry, chained from oldest to newest through `next`.
 ///
 /// ```
-/// 0 capacity u32 | 4 kind | 5 change kind | 8 checksum u32 | 16 at (i64) | 24 next (offset)
-/// 32 device, app, token, other user, detail lengths (u16 each) | 48 the five strings
+/// 0 capacity u32 | 4 kind | 5 change kind | 6 link check u16 | 8 checksum u32 | 12 next u32
+/// 16 at (i64) | 24 device, app, token, other user, detail lengths (u16 each) | 40 the five strings
 /// ```
+///
+/// The link lies outside the checksum (bytes 16 on), so appending an entry sets its
+/// predecessor's `next` without hashing that whole record again; the link carries its own
+/// 16-bit check over the link and the record's place instead. `next` is stored in 16-byte
+/// units (heap blocks are 16-byte aligned), so a 32-bit link reaches 64 GiB.
 struct ChangeRecord: HeapRecord {
     let file: MappedPages
     let offset: Int
@@ -350,20 +355,35 @@ struct ChangeRecord: HeapRecord {
         self.offset = offset
     }
 
-    static let fixedSize = 48
+    static let fixedSize = 40
 
-    var length: Int { ChangeRecord.fixedSize + u16(32) + u16(34) + u16(36) + u16(38) + u16(40) }
+    var length: Int { ChangeRecord.fixedSize + u16(24) + u16(26) + u16(28) + u16(30) + u16(32) }
     var isPlausible: Bool { kind == RecordKind.change.rawValue && length <= capacity }
-    var next: Int { Int(truncatingIfNeeded: u64(24)) }
-    func setNext(_ n: Int) { set(UInt64(n), 24) }
+
+    /// The next entry's offset; -1, which no heap block has, when the link fails its check.
+    var next: Int {
+        let units = u32(12)
+        return u16(6) == ChangeRecord.linkCheck(units: units, at: offset) ? units << 4 : -1
+    }
+
+    /// Links the entry to the one at `next`; no reseal needed.
+    func setNext(_ next: Int) {
+        let units = next >> 4
+        set(UInt32(truncatingIfNeeded: units), 12)
+        set(UInt16(ChangeRecord.linkCheck(units: units, at: offset)), 6)
+    }
+
+    private static func linkCheck(units: Int, at offset: Int) -> Int {
+        Int(truncatingIfNeeded: mix64(UInt64(truncatingIfNeeded: units) ^ UInt64(truncatingIfNeeded: offset) << 32) >> 48)
+    }
 
     func view() -> ChangeView {
-        var at = 48
+        var at = ChangeRecord.fixedSize
         func take(_ lengthAt: Int) -> UnsafeRawBufferPointer {
             defer { at += u16(lengthAt) }
             return bytes(at, u16(lengthAt))
         }
-        let device = take(32), app = take(34), token = take(36), other = take(38), detail = take(40)
+        let device = take(24), app = take(26), token = take(28), other = take(30), detail = take(32)
         return ChangeView(
             at: i64(16), kind: ChangeKind(rawValue: u8(5)) ?? .registered, deviceID: device, appID: app,
             token: token, otherUserID: other, detail: detail)
@@ -386,13 +406,13 @@ struct ChangeRecord: HeapRecord {
         r.set(RecordKind.change.rawValue, 4)
         r.set(kind.rawValue, 5)
         r.set(time, 16)
-        r.set(UInt64(0), 24)
+        r.setNext(0)
         var at = offset + fixedSize
-        at = r.put(device, lengthAt: 32, at: at)
-        at = r.put(app, lengthAt: 34, at: at)
-        at = r.put(token, lengthAt: 36, at: at)
-        at = r.put(other, lengthAt: 38, at: at)
-        _ = r.put(detail, lengthAt: 40, at: at)
+        at = r.put(device, lengthAt: 24, at: at)
+        at = r.put(app, lengthAt: 26, at: at)
+        at = r.put(token, lengthAt: 28, at: at)
+        at = r.put(other, lengthAt: 30, at: at)
+        _ = r.put(detail, lengthAt: 32, at: at)
         r.seal()
         return r
     }

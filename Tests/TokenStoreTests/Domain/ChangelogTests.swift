@@ -173,4 +173,26 @@ private typealias F = DomainFixture
             #expect(try store.count() == 1)
         }
     }
+
+    /// An entry's link to the next one lies outside its checksum (appending must not rehash
+    /// the predecessor), so it carries a check of its own: a damaged link is corruption,
+    /// never a walk into another user's entries.
+    @Test func aDamagedChangelogLinkIsReportedNotFollowed() throws {
+        try F.withStore(shards: 1) { store throws in
+            for i in 0..<3 { try store.register(F.reg("phone-\(i)", "app", F.apnsToken(i), user: "ann", at: F.t0 + Int64(i))) }
+            try store.register(F.reg("other", "app", F.apnsToken(9), user: "bob", at: F.t0 + 9))
+            #expect(try store.changelog(userID: "ann").count == 3)
+            let registry = store.registry
+            var bobID = "bob", annID = "ann"
+            let bob = try #require(try bobID.withUTF8 { try registry.user(UnsafeRawBufferPointer($0), create: false) })
+            try annID.withUTF8 { ann in
+                let (_, record) = try #require(try registry.user(UnsafeRawBufferPointer(ann), create: false))
+                let oldest = ChangeRecord(file: registry.store.shards[0].changes.file, offset: record.oldestChange)
+                // Point the oldest entry at bob's entry, keeping its old check.
+                oldest.set(UInt32(bob.record.oldestChange >> 4), 12)
+            }
+            #expect(throws: TokenStoreError.self) { try store.changelog(userID: "ann") }
+            #expect(try store.verify().contains { $0.contains("changelog") })
+        }
+    }
 }
