@@ -159,7 +159,10 @@ extension Registry {
         count += 1
         while count > changelogLimit, heap.isPlausibleBlock(oldest), ChangeRecord(file: heap.file, offset: oldest).isPlausible {
             let drop = ChangeRecord(file: heap.file, offset: oldest)
-            oldest = drop.next
+            // A link that fails its check is damage: refuse before changing anything.
+            let next = drop.next
+            guard heap.isPlausibleBlock(next) else { throw shard.corruptChangelog("changelog chain broken") }
+            oldest = next
             heap.free(drop.offset)
             count -= 1
         }
@@ -173,9 +176,9 @@ extension Registry {
         var offset = record.oldestChange
         var remaining = record.changeCount
         while remaining > 0 {
-            guard shard.changes.isPlausibleBlock(offset) else { throw shard.corrupt("changelog chain broken") }
+            guard shard.changes.isPlausibleBlock(offset) else { throw shard.corruptChangelog("changelog chain broken") }
             let entry = ChangeRecord(file: shard.changes.file, offset: offset)
-            guard entry.isPlausible else { throw shard.corrupt("damaged changelog entry") }
+            guard entry.isPlausible else { throw shard.corruptChangelog("damaged changelog entry") }
             guard try body(entry.view()) else { return }
             offset = entry.next
             remaining -= 1

@@ -299,8 +299,8 @@ struct UserRecord: HeapRecord {
     }
 
     func setChangelog(oldest: Int, newest: Int, count: Int) {
-        set(UInt64(oldest), 40)
-        set(UInt64(newest), 48)
+        set(UInt64(truncatingIfNeeded: oldest), 40)
+        set(UInt64(truncatingIfNeeded: newest), 48)
         set(UInt32(count), 56)
     }
 

@@ -80,4 +80,9 @@ final class Shard {
     func corrupt(_ what: String) -> TokenStoreError {
         TokenStoreError(.corrupt, "\(Shard.heapName(number)): \(what)")
     }
+
+    /// The error for damage found in this shard's changelog file.
+    func corruptChangelog(_ what: String) -> TokenStoreError {
+        TokenStoreError(.corrupt, "\(Shard.changesName(number)): \(what)")
+    }
 }

@@ -195,4 +195,23 @@ private typealias F = DomainFixture
             #expect(try store.verify().contains { $0.contains("changelog") })
         }
     }
+
+    /// Found by the corruption campaign: dropping the oldest entry through a damaged link
+    /// stored a negative offset and trapped. It is corruption, refused before anything changes.
+    @Test func droppingTheOldestEntryThroughADamagedLinkIsCorruptionNotATrap() throws {
+        try F.withStore(shards: 1, changelogLimit: 2) { store throws in
+            for i in 0..<2 { try store.register(F.reg("phone-\(i)", "app", F.apnsToken(i), user: "ann", at: F.t0 + Int64(i))) }
+            let registry = store.registry
+            var annID = "ann"
+            try annID.withUTF8 { ann in
+                let (_, record) = try #require(try registry.user(UnsafeRawBufferPointer(ann), create: false))
+                let oldest = ChangeRecord(file: registry.store.shards[0].changes.file, offset: record.oldestChange)
+                oldest.set(UInt16(truncatingIfNeeded: oldest.u16(6) ^ 0x5A5A), 6)  // the link's check no longer holds
+            }
+            let error = #expect(throws: TokenStoreError.self) {
+                try store.register(F.reg("phone-2", "app", F.apnsToken(2), user: "ann", at: F.t0 + 2))
+            }
+            #expect(error?.code == .corrupt && error?.detail.contains("shard-0000.changes") == true, "\(String(describing: error))")
+        }
+    }
 }
