@@ -1,10 +1,17 @@
 /// User records: the user → keys index, subscription state, the changelog, and the segment
 /// counters, which change exactly when a user's membership does.
 extension Registry {
-    /// The user's record, created (subscribed, with no tokens) when `create` is set.
+    /// The user's record for a write, created (subscribed, with no tokens) when `create` is
+    /// set. An existing record's checksum must hold, as a key record's must (`checked`): a
+    /// write, or replay, that rewrote a damaged record would seal the damage in as sound.
     func user(_ user: UnsafeRawBufferPointer, create: Bool) throws -> (slot: Int, record: UserRecord)? {
         let hash = Registry.userHash(user)
-        if let found = try findUser(user, hash: hash) { return found }
+        if let found = try findUser(user, hash: hash) {
+            guard found.record.isSealed else {
+                throw self.shard(hash).corrupt("user record at \(found.record.offset) fails its checksum")
+            }
+            return found
+        }
         guard create else { return nil }
         let shard = self.shard(hash)
         let offset = try shard.heap.allocate(UserRecord.size(user: user.count, appSlots: 1, entrySlots: 2))
