@@ -82,20 +82,19 @@ final class Registry: @unchecked Sendable {
     /// Restamps the checksums of the records that the write holding `shards` changed.
     func sealQueued(in shards: ShardSet) {
         shards.forEach { s in
-            let shard = store.shards[s]
-            Registry.sealQueued(in: shard.heap.file)
-            Registry.sealQueued(in: shard.changes.file)
+            Registry.sealQueued(in: store.heapPages(ofShard: s))
+            Registry.sealQueued(in: store.changesPages(ofShard: s))
         }
     }
 
-    private static func sealQueued(in file: MappedFile) {
+    private static func sealQueued(in file: MappedPages) {
         guard file.hasQueuedSeals else { return }
         file.drainQueuedSeals { offset in
             switch RecordKind(rawValue: file.load(offset + 4)) {
-            case .key: KeyRecord(file: file, offset: offset).sealNow()
-            case .user: UserRecord(file: file, offset: offset).sealNow()
-            case .change: ChangeRecord(file: file, offset: offset).sealNow()
-            case .app: AppCounterRecord(file: file, offset: offset).sealNow()
+            case .key: KeyRecord(pages: file, offset: offset).sealNow()
+            case .user: UserRecord(pages: file, offset: offset).sealNow()
+            case .change: ChangeRecord(pages: file, offset: offset).sealNow()
+            case .app: AppCounterRecord(pages: file, offset: offset).sealNow()
             case .free, nil: break  // freed later in the same write
             }
         }

@@ -10,6 +10,9 @@ import Glibc
 final class ShardedStore: @unchecked Sendable {
     let directory: String
     let shards: [Shard]
+    /// Every shard file's pages by journal file id, reachable without touching a class
+    /// reference (and so without a retain): the seal pass that ends each write runs on them.
+    private let pagesByFile: UnsafeMutablePointer<MappedPages>
     let shardBits: Int
     let locks: StripeLocks
     let durability: Durability
@@ -111,6 +114,8 @@ final class ShardedStore: @unchecked Sendable {
                 shards.append(try Shard(directory: directory, number: n, create: fresh))
             }
             self.shards = shards
+            pagesByFile = .allocate(capacity: shards.count * Shard.filesPerShard)
+            for (i, file) in shards.flatMap(\.files).enumerated() { (pagesByFile + i).initialize(to: file.pages) }
             if created {
                 do throws(SystemError) { try manifest.write(directory: directory) } catch { throw error.storeError }
             }
@@ -144,11 +149,16 @@ final class ShardedStore: @unchecked Sendable {
     private var lockReleased = false
 
     deinit {
+        pagesByFile.deallocate()
         stopSyncer()
         if !lockReleased { lockFile.close() }
     }
 
     // MARK: Placement
+
+    /// The pages of shard `s`'s heap and changelog files (journal ids 1 and 2 of the shard).
+    @inline(__always) func heapPages(ofShard s: Int) -> MappedPages { pagesByFile[s * Shard.filesPerShard + 1] }
+    @inline(__always) func changesPages(ofShard s: Int) -> MappedPages { pagesByFile[s * Shard.filesPerShard + 2] }
 
     @inline(__always) func shard(of hash: UInt64) -> Int {
         shardBits == 0 ? 0 : Int(truncatingIfNeeded: hash >> UInt64(64 - shardBits))
