@@ -26,11 +26,13 @@ final class ShardedStore: @unchecked Sendable {
     private let checkpointLogBytes: Int
     private let checkpointLock = ConditionLock()
 
-    // Background syncer.
+    // Background threads: the syncer and the checkpointer.
     private let syncerLock = ConditionLock()
-    private var syncerRunning = false
     private var syncerStop = false
-    private var syncerThread: pthread_t?
+    private var backgroundThreads: [pthread_t] = []
+    /// Set by a writer that saw the log pass the checkpoint threshold, until the
+    /// checkpointer wakes for it.
+    private let checkpointWanted = Atomic<Bool>(false)
 
     /// Set when applying a logged operation failed half-way; the handle refuses further
     /// writes and a reopen recovers from the log.
@@ -180,7 +182,10 @@ final class ShardedStore: @unchecked Sendable {
         if case .always = durability {
             do throws(SystemError) { try wal.sync(upTo: lsn) } catch { throw error.storeError }
         }
-        if wal.bytes(since: checkpointedLSN.load(ordering: .relaxed)) > checkpointLogBytes { wakeSyncer() }
+        // `lsn` is where the log ended after this write: no need to ask the log again. A
+        // checkpoint that finished meanwhile may lie past it.
+        let checkpointed = checkpointedLSN.load(ordering: .relaxed)
+        if lsn > checkpointed && lsn - checkpointed > UInt64(checkpointLogBytes) { wakeCheckpointer() }
     }
 
     /// Forces every acknowledged write to disk.
@@ -379,55 +384,78 @@ final class ShardedStore: @unchecked Sendable {
         return logged >= dirtyPages * MappedFile.pageSize
     }
 
-    // MARK: Background syncer
+    // MARK: Background threads
 
+    /// Starts the syncer and the checkpointer. They are separate threads so that a long
+    /// checkpoint never delays the interval sync, which bounds what a power cut can lose.
     private func startSyncer() {
-        syncerRunning = true
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            let store = Unmanaged<ShardedStore>.fromOpaque(arg!).takeRetainedValue()
-            store.runSyncer()
-            return nil
-        }, box.toOpaque())
-        if rc != 0 {
-            box.release()
-            syncerRunning = false
-        } else {
-            syncerThread = thread
+        for job in [BackgroundJob.sync, .checkpoint] {
+            let box = Unmanaged.passRetained(BackgroundThread(store: self, job: job))
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, nil, { arg in
+                let thread = Unmanaged<BackgroundThread>.fromOpaque(arg!).takeRetainedValue()
+                switch thread.job {
+                case .sync: thread.store.runSyncer()
+                case .checkpoint: thread.store.runCheckpointer()
+                }
+                return nil
+            }, box.toOpaque())
+            if rc != 0 { box.release() } else { backgroundThreads.append(thread) }
         }
     }
 
-    private func wakeSyncer() { syncerLock.withLock { syncerLock.broadcast() } }
+    /// Asks the checkpointer to look now; at most one wake-up per checkpoint, so that the
+    /// writes that pass the threshold while it runs do not each signal it.
+    private func wakeCheckpointer() {
+        guard !checkpointWanted.exchange(true, ordering: .relaxed) else { return }
+        syncerLock.withLock { syncerLock.broadcast() }
+    }
 
     private func stopSyncer() {
-        guard let thread = syncerThread else { return }
+        guard !backgroundThreads.isEmpty else { return }
         syncerLock.withLock {
             syncerStop = true
             syncerLock.broadcast()
         }
-        pthread_join(thread, nil)
-        syncerThread = nil
+        for thread in backgroundThreads { pthread_join(thread, nil) }
+        backgroundThreads = []
     }
 
-    /// Forces the log every interval (in `.interval` mode) and checkpoints when the log has
-    /// grown past the threshold. Errors are retried on the next round: writers learn of a
-    /// failing disk from their own calls.
-    private func runSyncer() {
-        let period: Int
-        switch durability {
-        case .interval(let ms): period = ms
-        default: period = 1000
+    /// Waits up to `milliseconds` or until woken; true when the handle is stopping.
+    private func waitForWork(milliseconds: Int) -> Bool {
+        syncerLock.withLock { () -> Bool in
+            if !syncerStop { syncerLock.wait(milliseconds: milliseconds) }
+            return syncerStop
         }
-        while true {
-            let stop = syncerLock.withLock { () -> Bool in
-                if !syncerStop { syncerLock.wait(milliseconds: period) }
-                return syncerStop
-            }
-            if stop { return }
-            if case .interval = durability { try? sync() }
+    }
+
+    /// Forces the log every interval in `.interval` mode. Errors are retried on the next
+    /// round: writers learn of a failing disk from their own calls.
+    private func runSyncer() {
+        guard case .interval(let period) = durability else { return }
+        while !waitForWork(milliseconds: period) { try? sync() }
+    }
+
+    /// Checkpoints when `checkpointDue` says so, looking every second and when a writer
+    /// sees the log pass its threshold. A failed checkpoint is retried on the next round.
+    private func runCheckpointer() {
+        while !waitForWork(milliseconds: 1000) {
+            checkpointWanted.store(false, ordering: .relaxed)
             if checkpointDue() { try? checkpoint() }
         }
+    }
+}
+
+/// What a background thread of a `ShardedStore` does.
+private enum BackgroundJob { case sync, checkpoint }
+
+/// The context a background thread starts with.
+private final class BackgroundThread {
+    let store: ShardedStore
+    let job: BackgroundJob
+    init(store: ShardedStore, job: BackgroundJob) {
+        self.store = store
+        self.job = job
     }
 }
 
