@@ -44,6 +44,11 @@ extension WriteAheadLog {
         inspectDropped: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws(TokenStoreError) -> WriteAheadLog {
         let starts = segmentStarts(in: names)
+        // A segment whose creation a crash interrupted, before its header was on disk: it
+        // never held a record.
+        for name in names where name.hasPrefix("wal-") && name.hasSuffix(".log.tmp") {
+            _ = SystemCalls.current.unlink(directory + "/" + name)
+        }
         let checkpointLSN = manifest.checkpointLSN
         let boot = SystemCalls.current.bootID()
         var dropped: DroppedRecords?

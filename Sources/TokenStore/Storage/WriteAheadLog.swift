@@ -268,9 +268,15 @@ final class WriteAheadLog: @unchecked Sendable {
 
     // MARK: Files
 
+    /// The name a segment is built under until its header is on disk: a crash while the
+    /// header is half written leaves this name, which recovery never reads and `open` removes.
+    static func temporaryName(_ lsn: UInt64) -> String { fileName(lsn) + ".tmp" }
+
+    /// Creates the segment starting at `startLSN`: built and synced under a temporary name,
+    /// then renamed, so the segment's name never shows a half-written header.
     static func createSegment(directory: String, startLSN: UInt64) throws(SystemError) -> Segment {
-        let name = fileName(startLSN)
-        let file = try FileDescriptor.open(directory + "/" + name, name: name, create: true)
+        let name = fileName(startLSN), temporary = temporaryName(startLSN)
+        let file = try FileDescriptor.open(directory + "/" + temporary, name: name, create: true)
         do throws(SystemError) {
             try file.truncate(to: 0)
             try file.allocate(to: segmentSize)
@@ -278,20 +284,29 @@ final class WriteAheadLog: @unchecked Sendable {
                 throw SystemError(errno: errno, operation: "mmap", file: name)
             }
             let salt = mix64(UInt64.random(in: .min ... .max) ^ startLSN)
-            base.storeBytes(of: magic, as: UInt64.self)
-            (base + 8).storeBytes(of: TokenStore.formatVersion, as: UInt32.self)
-            (base + 16).storeBytes(of: startLSN, as: UInt64.self)
-            (base + 24).storeBytes(of: salt, as: UInt64.self)
-            (base + 32).storeBytes(of: hash64(UnsafeRawBufferPointer(start: base, count: 32)), as: UInt64.self)
-            (base + bootOffset).storeBytes(of: SystemCalls.current.bootID(), as: UInt64.self)
-            // The header must be on disk before any record that depends on it is trusted.
-            guard SystemCalls.current.msync(base, MappedFile.pageSize, MS_SYNC) == 0 else {
-                throw SystemError(errno: errno, operation: "msync", file: name)
+            do throws(SystemError) {
+                base.storeBytes(of: magic, as: UInt64.self)
+                (base + 8).storeBytes(of: TokenStore.formatVersion, as: UInt32.self)
+                (base + 16).storeBytes(of: startLSN, as: UInt64.self)
+                (base + 24).storeBytes(of: salt, as: UInt64.self)
+                (base + 32).storeBytes(of: hash64(UnsafeRawBufferPointer(start: base, count: 32)), as: UInt64.self)
+                (base + bootOffset).storeBytes(of: SystemCalls.current.bootID(), as: UInt64.self)
+                // The header must be on disk before any record that depends on it is trusted.
+                guard SystemCalls.current.msync(base, MappedFile.pageSize, MS_SYNC) == 0 else {
+                    throw SystemError(errno: errno, operation: "msync", file: name)
+                }
+                guard SystemCalls.current.rename(directory + "/" + temporary, directory + "/" + name) == 0 else {
+                    throw SystemError(errno: lastErrno(), operation: "rename", file: name)
+                }
+                try syncDirectory(directory)
+            } catch {
+                _ = SystemCalls.current.munmap(base, segmentSize)
+                throw error
             }
-            try syncDirectory(directory)
             return Segment(file: file, base: base, startLSN: startLSN, salt: salt)
         } catch {
             file.close()
+            _ = SystemCalls.current.unlink(directory + "/" + temporary)
             throw error
         }
     }

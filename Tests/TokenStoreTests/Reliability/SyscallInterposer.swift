@@ -146,7 +146,13 @@ final class SyscallInterposer: @unchecked Sendable {
             guard let (scope, file) = self.scope(forPath: a) else { return base.rename(from, to) }
             if let e = scope.fault(.rename, file) { return self.fail(e) }
             let rc = base.rename(from, to)
-            if rc == 0 { self.locked { scope.recorder?.renamed(file, to: (b as NSString).lastPathComponent) } }
+            if rc == 0 {
+                self.locked {
+                    let to = (b as NSString).lastPathComponent
+                    scope.renamed(file, to: to)
+                    scope.recorder?.renamed(file, to: to)
+                }
+            }
             return rc
         }
         t.unlink = { path in
@@ -213,7 +219,9 @@ final class IOScope: @unchecked Sendable {
     struct Mapping {
         let base: UnsafeMutableRawPointer
         let length: Int
-        let file: String
+        /// The file's current name: a rename carries open files and mappings along, as the
+        /// kernel's inodes do.
+        var file: String
         let shared: Bool
     }
 
@@ -273,6 +281,11 @@ final class IOScope: @unchecked Sendable {
     }
 
     fileprivate func closing(_ fd: Int32) { files[fd] = nil }
+
+    fileprivate func renamed(_ file: String, to: String) {
+        for (fd, name) in files where name == file { files[fd] = to }
+        for i in mappings.indices where mappings[i].file == file { mappings[i].file = to }
+    }
 
     fileprivate func mapped(_ p: UnsafeMutableRawPointer, length: Int, file: String, shared: Bool) {
         mappings.append(Mapping(base: p, length: length, file: file, shared: shared))
