@@ -3,9 +3,10 @@
 
 - every function declared in the header is exported (and nothing is declared twice);
 - the library exports nothing else: no global symbol outside the header's ts_* functions;
-- it has the SONAME libtokenstore.so.<major> and needs no Swift runtime library.
+- it has the SONAME libtokenstore.so.<major> and needs no Swift runtime library;
+- with --stripped (an installed copy), it carries no symbol table or debug information.
 
-Usage: check_symbols.py HEADER LIBRARY
+Usage: check_symbols.py [--stripped] HEADER LIBRARY
 Needs nm and readelf (binutils).
 """
 import re
@@ -56,10 +57,13 @@ def dynamic_section(library):
 
 
 def main():
-    if len(sys.argv) != 3:
+    arguments = sys.argv[1:]
+    stripped = "--stripped" in arguments
+    arguments = [a for a in arguments if a != "--stripped"]
+    if len(arguments) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    header, library = sys.argv[1], sys.argv[2]
+    header, library = arguments
     with open(header, encoding="utf-8") as f:
         header_text = f.read()
     declared = declared_functions(header_text)
@@ -87,6 +91,14 @@ def main():
     swift = [n for n in needed if "swift" in n.lower() or "foundation" in n.lower() or "dispatch" in n.lower()]
     if swift:
         failures.append("needs Swift runtime libraries: " + ", ".join(swift))
+
+    if stripped:
+        sections = subprocess.run(
+            ["readelf", "-S", "-W", library], check=True, capture_output=True, text=True
+        ).stdout
+        kept = re.findall(r"\s(\.symtab|\.debug_\w+)\s", sections)
+        if kept:
+            failures.append("not stripped: has " + ", ".join(sorted(set(kept))))
 
     for failure in failures:
         print("check_symbols: FAILED: " + failure, file=sys.stderr)
