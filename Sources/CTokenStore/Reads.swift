@@ -13,10 +13,11 @@ public func ts_get(
     _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function,
-            let device = argumentBytes(deviceID, limit: Limits.maxDeviceIDBytes),
-            let app = argumentBytes(appID, limit: Limits.maxAppIDBytes)
-        else { return TS_EINVAL }
+        guard let function else { return invalid("fn: NULL") }
+        guard let device = argumentBytes(deviceID, limit: Limits.maxDeviceIDBytes) else {
+            return invalid("device_id: NULL, empty, over 256 bytes or not UTF-8")
+        }
+        guard let app = argumentBytes(appID, limit: Limits.maxAppIDBytes) else { return invalid("app_id: NULL, empty, over 256 bytes or not UTF-8") }
         do {
             let found: Int32? = try store.withToken(deviceID: device, appID: app) { view in
                 deliver(view, to: function, context: context)
@@ -37,7 +38,8 @@ public func ts_user_tokens(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function, let user = argumentBytes(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let function else { return invalid("fn: NULL") }
+        guard let user = argumentBytes(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
         do {
             try store.forEachToken(userID: user) { view in deliver(view, to: function, context: context) == 0 }
             return TS_OK
@@ -54,18 +56,17 @@ public func ts_sendable_tokens(
     _ pushKind: Int32, _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function,
-            let user = argument(userID, limit: Limits.maxUserIDBytes),
-            let app = argument(appID, limit: Limits.maxAppIDBytes),
-            let kind = PushKind(c: pushKind)
-        else { return TS_EINVAL }
+        guard let function else { return invalid("fn: NULL") }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
+        guard let app = argument(appID, limit: Limits.maxAppIDBytes) else { return invalid("app_id: NULL, empty, over 256 bytes or not UTF-8") }
+        guard let kind = PushKind(c: pushKind) else { return invalid("push_kind: not a TS_PUSH_* constant") }
         do throws(TokenStoreError) {
             for record in try store.sendableTokens(userID: user, appID: app, kind: kind) {
                 if deliver(record, to: function, context: context) != 0 { break }
             }
             return TS_OK
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }
@@ -76,12 +77,12 @@ public func ts_get_user(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ outSubscription: UnsafeMutablePointer<Int32>?,
     _ outOptedInAt: UnsafeMutablePointer<Int64>?, _ outUnsubscribedAt: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
-    guard let outSubscription else { return TS_EINVAL }
+    guard let outSubscription else { return invalid("out_subscription: NULL") }
     outSubscription.pointee = 0
     outOptedInAt?.pointee = 0
     outUnsubscribedAt?.pointee = 0
     return withStore(handle) { store in
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
         do throws(TokenStoreError) {
             guard let state = try store.user(userID: user) else { return TS_NOTFOUND }
             outSubscription.pointee = Int32(c: state.subscription)
@@ -89,7 +90,7 @@ public func ts_get_user(
             outUnsubscribedAt?.pointee = state.unsubscribedAt ?? 0
             return TS_OK
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }
@@ -101,7 +102,8 @@ public func ts_changelog(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function, let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let function else { return invalid("fn: NULL") }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
         do {
             try store.forEachChange(userID: user) { view in
                 var cView = CChangeView(view)

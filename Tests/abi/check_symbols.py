@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks libtokenstore.so against include/tokenstore.h.
 
-- every function declared in the header is exported (and nothing is declared twice);
+- every function declared in the header is exported (and nothing is declared twice), with the
+  version node TOKENSTORE_0 of Sources/CTokenStore/tokenstore.map;
 - the library exports nothing else: no global symbol outside the header's ts_* functions;
 - it has the SONAME libtokenstore.so.<major> and needs no Swift runtime library;
 - with --stripped (an installed copy), it carries no symbol table or debug information.
@@ -46,7 +47,7 @@ def exported_symbols(library):
         # Local-binding entries (lowercase kinds) cannot be linked against, but gold leaves
         # localized Swift symbols in the dynamic table that way; lld does not. Count them too,
         # so that `nm -D` on the library shows the C API and nothing else.
-        symbols.append(name.split("@")[0])
+        symbols.append(name)
     return symbols
 
 
@@ -67,8 +68,15 @@ def main():
     with open(header, encoding="utf-8") as f:
         header_text = f.read()
     declared = declared_functions(header_text)
-    exported = exported_symbols(library)
+    versioned = exported_symbols(library)
+    exported = [name.split("@")[0] for name in versioned]
     failures = []
+
+    # Every export carries the version node of tokenstore.map, so that a later release can
+    # add a node without breaking programs linked against this one.
+    unversioned = sorted(name for name in versioned if not name.endswith("@@TOKENSTORE_0"))
+    if unversioned:
+        failures.append("exported without the TOKENSTORE_0 version: " + ", ".join(unversioned[:20]))
 
     duplicates = sorted({n for n in declared if declared.count(n) > 1})
     if duplicates:

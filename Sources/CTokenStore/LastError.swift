@@ -1,0 +1,87 @@
+// `ts_last_error`: the detail of the calling thread's last failed call, as `dlerror` keeps it.
+//
+// A status code says what kind of failure happened; the detail says where: the file and the
+// check for a damaged store, the argument and its limit for a bad call. It lives in
+// thread-local storage, so that threads sharing a handle never see each other's failures and
+// no lock is taken. Only failures write it, so that a successful call costs nothing here.
+// Every detail is either a static text of this module or a `TokenStoreError.detail`, and
+// neither ever holds a token or an id.
+
+import TokenStore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The thread-local slot of each thread's detail: a `malloc`ed C string, freed when the next
+/// failure replaces it or when the thread exits.
+private let lastErrorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    // Without a key there is nowhere to keep details: ts_last_error then gives "" always.
+    _ = pthread_key_create(&key) { free($0) }
+    return key
+}()
+
+/// Replaces this thread's last error detail with `text`.
+func recordLastError(_ text: String) {
+    let previous = pthread_getspecific(lastErrorKey)
+    // A failed strdup (no memory) leaves no detail rather than a stale one.
+    let copy = strdup(text)
+    guard pthread_setspecific(lastErrorKey, copy) == 0 else {
+        free(copy)
+        return
+    }
+    free(previous)
+}
+
+/// Records `error`'s detail (its code's text when it has none) and returns its status.
+@inline(never)
+func failed(_ error: TokenStoreError) -> Int32 {
+    recordLastError(error.detail.isEmpty ? error.code.description : error.detail)
+    return error.code.rawValue
+}
+
+/// Records `detail` for an argument the boundary refused and returns `TS_EINVAL`.
+@inline(never)
+func invalid(_ detail: StaticString) -> Int32 {
+    recordLastError(detail.description)
+    return TS_EINVAL
+}
+
+/// An argument the boundary refused, with the detail that names it and its limit.
+struct InvalidArgument: Error {
+    /// What was wrong, e.g. "device_id: NULL, empty or over 256 bytes".
+    let detail: StaticString
+}
+
+/// `value`, or throws `InvalidArgument(detail)` when it is `nil` (a parse or check failed).
+@inline(__always)
+func require<T>(_ value: T?, _ detail: StaticString) throws(InvalidArgument) -> T {
+    guard let value else { throw InvalidArgument(detail: detail) }
+    return value
+}
+
+/// Runs the validation and the call of an entry point; an `InvalidArgument` becomes
+/// `TS_EINVAL` with its detail recorded.
+@inline(__always)
+func validated(_ body: () throws(InvalidArgument) -> Int32) -> Int32 {
+    do {
+        return try body()
+    } catch {
+        return invalid(error.detail)
+    }
+}
+
+/// Returns the detail of the calling thread's last failed call, or "" when none has failed.
+///
+/// The text is owned by the library and valid until this thread's next call into it; it is
+/// never a token or an id.
+@_cdecl("ts_last_error")
+public func ts_last_error() -> UnsafePointer<CChar> {
+    guard let text = pthread_getspecific(lastErrorKey) else { return staticText("") }
+    return UnsafePointer(text.assumingMemoryBound(to: CChar.self))
+}
