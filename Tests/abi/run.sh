@@ -15,8 +15,8 @@
 #   ABI_BENCH=1          also time ts_get and ts_user_tokens (bench_get.c)
 #   ABI_THREADS, ABI_ITERATIONS   size of the threaded test (default 8 threads, 2000 iterations)
 # Needs: swift (unless TOKENSTORE_LIB and TOKENSTORE_CLI), a C/C++ compiler, make, python3,
-# python3-venv and pytest (Debian: python3-venv, python3-pytest), binutils (nm, readelf,
-# strip), help2man.
+# python3-venv and pytest (Debian: python3-venv, python3-pytest), mypy if present
+# (python3-mypy), binutils (nm, readelf, strip), help2man.
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -99,6 +99,13 @@ run "$venv/bin/python" -m pip install --quiet --no-index "$root/bindings/python"
 run sh -c 'cd "$1" && TOKENSTORE_LIBRARY="$2" PYTHONDONTWRITEBYTECODE=1 "$3" -m pytest -q -p no:cacheprovider \
     --basetemp="$1/pytest" "$4"' sh "$scratch" "$out/lib/libtokenstore.so.$major" "$venv/bin/python" \
     "$root/bindings/python/tests"
+# The package's annotations are checked, strictly, where mypy is installed (.ci/run installs
+# Debian's python3-mypy).
+if "$venv/bin/python" -c 'import mypy' 2>/dev/null; then
+    run "$venv/bin/python" -m mypy --strict --cache-dir=/dev/null "$root/bindings/python/src/tokenstore"
+else
+    echo "mypy is not installed (Debian: python3-mypy): the type check is skipped"
+fi
 
 step "make install into a scratch prefix, then build against it"
 # The CLI and its man pages are built first, as `make` would; the install then runs as

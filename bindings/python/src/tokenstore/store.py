@@ -24,12 +24,14 @@ OPTION_NAMES = ("shards", "durability", "sync_interval_ms", "quarantine_misconfi
 
 def version() -> str:
     """The library's "MAJOR.MINOR.PATCH"."""
-    return _native.library().ts_version().decode()
+    text: bytes = _native.library().ts_version()
+    return text.decode()
 
 
 def strerror(status: int) -> str:
     """The library's text for a status code."""
-    return _native.library().ts_strerror(status).decode()
+    text: bytes = _native.library().ts_strerror(status)
+    return text.decode()
 
 
 def last_error() -> str:
@@ -37,7 +39,7 @@ def last_error() -> str:
     lib = _native.library()
     if not hasattr(lib, "ts_last_error"):
         return ""
-    text = lib.ts_last_error()
+    text: Optional[bytes] = lib.ts_last_error()
     return text.decode("utf-8", "replace") if text else ""
 
 

@@ -20,7 +20,10 @@ def _member(enum: Type[E], value: int) -> Union[E, int]:
 
 
 def _text(pointer: Optional[int], length: int) -> str:
-    return ctypes.string_at(pointer, length).decode("utf-8") if length else ""
+    # A view's strings are never NULL; an empty one may point anywhere, so it is not read.
+    if not length or pointer is None:
+        return ""
+    return ctypes.string_at(pointer, length).decode("utf-8")
 
 
 @dataclass(frozen=True)
