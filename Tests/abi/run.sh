@@ -138,6 +138,16 @@ run $CXX -std=c++11 $cwarn -o "$out/test_cxx_installed" "$here/test_cxx.cpp" $fl
 mkdir -p "$scratch/installed"
 run "$out/test_cxx_installed" "$scratch/installed"
 
+step "a staged install into a system prefix says to run ldconfig; uninstall removes every file"
+stage="$out/stage"
+run sh -c 'make -C "$1" --no-print-directory install SWIFT=false DESTDIR="$2" PREFIX=/usr TOKENSTORE_LIB="$3" \
+    ${4:+TOKENSTORE_CLI="$4"} > "$2.log" && grep -q "on the loader.s path: run .ldconfig." "$2.log"' \
+    sh "$root" "$stage" "$lib" "${TOKENSTORE_CLI:-}"
+run test -L "$stage/usr/lib/libtokenstore.so.$major" -a -x "$stage/usr/bin/tokenstore"
+run grep -qx "prefix=/usr" "$stage/usr/lib/pkgconfig/tokenstore.pc"
+run make -C "$root" --no-print-directory uninstall DESTDIR="$stage" PREFIX=/usr
+run sh -c 'test -z "$(find "$1" ! -type d)"' sh "$stage"
+
 step "the installed CLI runs with no Swift toolchain on the path"
 run "$PYTHON" "$here/check_cli.py" "$prefix/bin/tokenstore" "$scratch/cli"
 
