@@ -23,7 +23,7 @@ public func ts_export_user_json(
     return withStore(handle) { store in
         guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
         do throws(TokenStoreError) {
-            guard var json = try store.exportJSON(userID: user) else { return TS_NOTFOUND }
+            guard var json = try store.exportJSON(userID: user) else { return notFound("no user with that id") }
             return json.withUTF8 { bytes in
                 guard let buffer = malloc(bytes.count + 1) else {
                     recordLastError("out of memory for the export")

@@ -17,25 +17,44 @@ import Musl
 import Darwin
 #endif
 
-/// The thread-local slot of each thread's detail: a `malloc`ed C string, freed when the next
-/// failure replaces it or when the thread exits.
-private let lastErrorKey: pthread_key_t = {
-    var key = pthread_key_t()
-    // Without a key there is nowhere to keep details: ts_last_error then gives "" always.
-    _ = pthread_key_create(&key) { free($0) }
-    return key
-}()
+/// Each thread's detail: the text `ts_last_error` returns, static or owned.
+private let textKey: pthread_key_t = makeKey(destructor: nil)
+/// The `malloc`ed copy behind the text when it is not static, freed when the next failure
+/// replaces it or when the thread exits.
+private let ownedKey: pthread_key_t = makeKey(destructor: { free($0) })
 
-/// Replaces this thread's last error detail with `text`.
-func recordLastError(_ text: String) {
-    let previous = pthread_getspecific(lastErrorKey)
-    // A failed strdup (no memory) leaves no detail rather than a stale one.
-    let copy = strdup(text)
-    guard pthread_setspecific(lastErrorKey, copy) == 0 else {
-        free(copy)
+private func makeKey(destructor: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> pthread_key_t {
+    var key = pthread_key_t()
+    // Without keys there is nowhere to keep details: ts_last_error then gives "" always.
+    _ = pthread_key_create(&key, destructor)
+    return key
+}
+
+/// Makes `text` this thread's detail, and `owned` (when not nil) the buffer to free with it.
+private func replaceLastError(_ text: UnsafePointer<CChar>, owned: UnsafeMutablePointer<CChar>?) {
+    let previous = pthread_getspecific(ownedKey)
+    guard pthread_setspecific(textKey, text) == 0 else {
+        free(owned)
         return
     }
+    // Should this fail, the previous buffer is kept rather than freed under a live pointer.
+    guard pthread_setspecific(ownedKey, owned) == 0 else { return }
     free(previous)
+}
+
+/// Replaces this thread's last error detail with a copy of `text`.
+func recordLastError(_ text: String) {
+    guard let copy = strdup(text) else {
+        recordLastError("out of memory for the error detail")
+        return
+    }
+    replaceLastError(copy, owned: copy)
+}
+
+/// Replaces this thread's last error detail with static text: no allocation, so that a miss
+/// on a hot path (`ts_get` of an absent key) stays cheap.
+func recordLastError(_ text: StaticString) {
+    replaceLastError(staticText(text), owned: nil)
 }
 
 /// Records `error`'s detail (its code's text when it has none) and returns its status.
@@ -48,8 +67,15 @@ func failed(_ error: TokenStoreError) -> Int32 {
 /// Records `detail` for an argument the boundary refused and returns `TS_EINVAL`.
 @inline(never)
 func invalid(_ detail: StaticString) -> Int32 {
-    recordLastError(detail.description)
+    recordLastError(detail)
     return TS_EINVAL
+}
+
+/// Records `detail` for a lookup that found nothing and returns `TS_NOTFOUND`.
+@inline(never)
+func notFound(_ detail: StaticString) -> Int32 {
+    recordLastError(detail)
+    return TS_NOTFOUND
 }
 
 /// An argument the boundary refused, with the detail that names it and its limit.
@@ -82,6 +108,6 @@ func validated(_ body: () throws(InvalidArgument) -> Int32) -> Int32 {
 /// never a token or an id.
 @_cdecl("ts_last_error")
 public func ts_last_error() -> UnsafePointer<CChar> {
-    guard let text = pthread_getspecific(lastErrorKey) else { return staticText("") }
+    guard let text = pthread_getspecific(textKey) else { return staticText("") }
     return UnsafePointer(text.assumingMemoryBound(to: CChar.self))
 }

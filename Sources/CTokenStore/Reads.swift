@@ -22,7 +22,7 @@ public func ts_get(
             let found: Int32? = try store.withToken(deviceID: device, appID: app) { view in
                 deliver(view, to: function, context: context)
             }
-            return found == nil ? TS_NOTFOUND : TS_OK
+            return found == nil ? notFound("no token for that key") : TS_OK
         } catch {
             return statusCode(of: error)
         }
@@ -84,7 +84,7 @@ public func ts_get_user(
     return withStore(handle) { store in
         guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
         do throws(TokenStoreError) {
-            guard let state = try store.user(userID: user) else { return TS_NOTFOUND }
+            guard let state = try store.user(userID: user) else { return notFound("no user with that id") }
             outSubscription.pointee = Int32(c: state.subscription)
             outOptedInAt?.pointee = state.optedInAt ?? 0
             outUnsubscribedAt?.pointee = state.unsubscribedAt ?? 0

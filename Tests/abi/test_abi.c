@@ -1371,6 +1371,13 @@ static void damage_file(const char *path, long offset, size_t count) {
 
 static int contains(const char *text, const char *part) { return text != NULL && strstr(text, part) != NULL; }
 
+/* Counts the views it is called with into a uint64_t. */
+static int count_view(void *ctx, const ts_token_view *t) {
+    (void)t;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
 static void test_last_error_names_the_field_the_file_and_the_limit(void) {
     char path[1024], file[1100], token[TS_MAX_TOKEN_BYTES + 2];
     ts_store *s = NULL;
@@ -1415,6 +1422,11 @@ static void test_last_error_names_the_field_the_file_and_the_limit(void) {
     CHECK(ts_last_error()[0] != '\0' && !contains(ts_last_error(), "secret"));
     CHECK_RC(ts_count(NULL, &n), TS_EINVAL);
     CHECK(contains(ts_last_error(), "handle"));
+    /* A miss is a failed call too: its own detail replaces the one before, naming no id. */
+    CHECK_RC(ts_get(s, "secret-device", "com.example", count_view, &n), TS_NOTFOUND);
+    CHECK(contains(ts_last_error(), "no token for that key"));
+    CHECK_RC(ts_get_user(s, "secret-user", &outcome, NULL, NULL), TS_NOTFOUND);
+    CHECK(contains(ts_last_error(), "no user") && !contains(ts_last_error(), "secret"));
 
     CHECK_RC(ts_register(s, "device", "com.example", "tok", TS_PLATFORM_IOS, TS_AUTH_FOREGROUND, "kim", 1000), TS_OK);
     CHECK_RC(ts_checkpoint(s), TS_OK);
