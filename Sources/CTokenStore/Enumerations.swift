@@ -70,6 +70,3 @@ extension Int32 {
     }
 }
 
-/// The detail of a segment argument that `Segment(c:appID:)` refused.
-let segmentDetail: StaticString =
-    "segment: not a TS_SEGMENT_* constant, or app_id not given exactly for TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, or app_id over 256 bytes or not UTF-8"

@@ -21,7 +21,7 @@ public func ts_export_user_json(
     outJSON.pointee = nil
     outLength?.pointee = 0
     return withStore(handle) { store in
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do throws(TokenStoreError) {
             guard var json = try store.exportJSON(userID: user) else { return notFound("no user with that id") }
             return json.withUTF8 { bytes in

@@ -78,6 +78,42 @@ func notFound(_ detail: StaticString) -> Int32 {
     return TS_NOTFOUND
 }
 
+/// The details of the arguments the boundary refuses: the argument's C name and its rule,
+/// never its value.
+enum Refusal {
+    /// A required device id that is NULL, empty or too long.
+    static let deviceID: StaticString = "device_id: NULL, empty or over 256 bytes"
+    /// A required app id that is NULL, empty or too long.
+    static let appID: StaticString = "app_id: NULL, empty or over 256 bytes"
+    /// A token that is NULL, empty or too long.
+    static let token: StaticString = "token: NULL, empty or over 4096 bytes"
+    /// A required user id that is NULL, empty or too long.
+    static let userID: StaticString = "user_id: NULL, empty or over 256 bytes"
+    /// An optional user id (NULL allowed) that is empty or too long.
+    static let optionalUserID: StaticString = "user_id: empty or over 256 bytes"
+    /// A device id a read checks in full, UTF-8 included.
+    static let deviceIDText: StaticString = "device_id: NULL, empty, over 256 bytes or not UTF-8"
+    /// An app id a read checks in full, UTF-8 included.
+    static let appIDText: StaticString = "app_id: NULL, empty, over 256 bytes or not UTF-8"
+    /// A user id a read checks in full, UTF-8 included.
+    static let userIDText: StaticString = "user_id: NULL, empty, over 256 bytes or not UTF-8"
+    /// An unknown platform.
+    static let platform: StaticString = "platform: not a TS_PLATFORM_* constant"
+    /// An unknown authorization.
+    static let authorization: StaticString = "authorization: not a TS_AUTH_* constant"
+    /// An unknown push kind.
+    static let pushKind: StaticString = "push_kind: not a TS_PUSH_* constant"
+    /// A negative event time.
+    static let time: StaticString = "at_ms: negative"
+    /// A NULL callback.
+    static let callback: StaticString = "fn: NULL"
+    /// A segment that `Segment(c:appID:)` refused.
+    static let segment: StaticString = """
+        segment: not a TS_SEGMENT_* constant, or app_id not given exactly for \
+        TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, or app_id over 256 bytes or not UTF-8
+        """
+}
+
 /// An argument the boundary refused, with the detail that names it and its limit.
 struct InvalidArgument: Error {
     /// What was wrong, e.g. "device_id: NULL, empty or over 256 bytes".

@@ -13,11 +13,11 @@ public func ts_get(
     _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function else { return invalid("fn: NULL") }
+        guard let function else { return invalid(Refusal.callback) }
         guard let device = argumentBytes(deviceID, limit: Limits.maxDeviceIDBytes) else {
-            return invalid("device_id: NULL, empty, over 256 bytes or not UTF-8")
+            return invalid(Refusal.deviceIDText)
         }
-        guard let app = argumentBytes(appID, limit: Limits.maxAppIDBytes) else { return invalid("app_id: NULL, empty, over 256 bytes or not UTF-8") }
+        guard let app = argumentBytes(appID, limit: Limits.maxAppIDBytes) else { return invalid(Refusal.appIDText) }
         do {
             let found: Int32? = try store.withToken(deviceID: device, appID: app) { view in
                 deliver(view, to: function, context: context)
@@ -38,8 +38,8 @@ public func ts_user_tokens(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function else { return invalid("fn: NULL") }
-        guard let user = argumentBytes(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let user = argumentBytes(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do {
             try store.forEachToken(userID: user) { view in deliver(view, to: function, context: context) == 0 }
             return TS_OK
@@ -56,10 +56,10 @@ public func ts_sendable_tokens(
     _ pushKind: Int32, _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function else { return invalid("fn: NULL") }
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
-        guard let app = argument(appID, limit: Limits.maxAppIDBytes) else { return invalid("app_id: NULL, empty, over 256 bytes or not UTF-8") }
-        guard let kind = PushKind(c: pushKind) else { return invalid("push_kind: not a TS_PUSH_* constant") }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
+        guard let app = argument(appID, limit: Limits.maxAppIDBytes) else { return invalid(Refusal.appIDText) }
+        guard let kind = PushKind(c: pushKind) else { return invalid(Refusal.pushKind) }
         do throws(TokenStoreError) {
             for record in try store.sendableTokens(userID: user, appID: app, kind: kind) {
                 if deliver(record, to: function, context: context) != 0 { break }
@@ -82,7 +82,7 @@ public func ts_get_user(
     outOptedInAt?.pointee = 0
     outUnsubscribedAt?.pointee = 0
     return withStore(handle) { store in
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do throws(TokenStoreError) {
             guard let state = try store.user(userID: user) else { return notFound("no user with that id") }
             outSubscription.pointee = Int32(c: state.subscription)
@@ -102,8 +102,8 @@ public func ts_changelog(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function else { return invalid("fn: NULL") }
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid("user_id: NULL, empty, over 256 bytes or not UTF-8") }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do {
             try store.forEachChange(userID: user) { view in
                 var cView = CChangeView(view)

@@ -11,7 +11,7 @@ public func ts_segment_count(
     guard let outCount else { return invalid("out_count: NULL") }
     outCount.pointee = 0
     return withStore(handle) { store in
-        guard let segment = Segment(c: segment, appID: appID) else { return invalid(segmentDetail) }
+        guard let segment = Segment(c: segment, appID: appID) else { return invalid(Refusal.segment) }
         do throws(TokenStoreError) {
             outCount.pointee = cCount(try store.count(segment))
             return TS_OK
@@ -28,8 +28,8 @@ public func ts_segment_users(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function else { return invalid("fn: NULL") }
-        guard let segment = Segment(c: segment, appID: appID) else { return invalid(segmentDetail) }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let segment = Segment(c: segment, appID: appID) else { return invalid(Refusal.segment) }
         do {
             try store.forEachUser(in: segment) { user in function(context, viewText(user), user.count) == 0 }
             return TS_OK

@@ -55,7 +55,9 @@ extension COptions {
     ///
     /// - Throws: `InvalidArgument` naming the first field out of range and its range.
     func storeOptions() throws(InvalidArgument) -> StoreOptions {
-        guard version == optionsVersion else { throw InvalidArgument(detail: "ts_options.version: not TS_OPTIONS_VERSION") }
+        guard version == optionsVersion else {
+            throw InvalidArgument(detail: "ts_options.version: not TS_OPTIONS_VERSION")
+        }
         var options = StoreOptions()
         guard shards >= 1, shards <= 4096, shards & (shards &- 1) == 0 else {
             throw InvalidArgument(detail: "ts_options.shards: not a power of two from 1 to 4096")

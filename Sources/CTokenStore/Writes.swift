@@ -11,17 +11,17 @@ public func ts_register(
     _ userID: UnsafePointer<CChar>?, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in validated { () throws(InvalidArgument) -> Int32 in
-        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), "device_id: NULL, empty or over 256 bytes")
-        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), "app_id: NULL, empty or over 256 bytes")
-        let tokenBytes = try require(rawArgument(token, limit: Limits.maxTokenBytes), "token: NULL, empty or over 4096 bytes")
-        let platform = try require(Platform(c: platform), "platform: not a TS_PLATFORM_* constant")
-        let authorization = try require(Authorization(c: authorization), "authorization: not a TS_AUTH_* constant")
-        let at = try require(eventTime(at), "at_ms: negative")
+        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), Refusal.deviceID)
+        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), Refusal.appID)
+        let tokenBytes = try require(rawArgument(token, limit: Limits.maxTokenBytes), Refusal.token)
+        let platform = try require(Platform(c: platform), Refusal.platform)
+        let authorization = try require(Authorization(c: authorization), Refusal.authorization)
+        let at = try require(eventTime(at), Refusal.time)
         let user: UnsafeRawBufferPointer?
         switch OptionalArgument(userID, limit: Limits.maxUserIDBytes) {
         case .absent: user = nil
         case .present(let value): user = value
-        case .invalid: throw InvalidArgument(detail: "user_id: empty or over 256 bytes")
+        case .invalid: throw InvalidArgument(detail: Refusal.optionalUserID)
         }
         return writeStatus { () throws(TokenStoreError) in
             try store.register(deviceID: device, appID: app, token: tokenBytes, platform: platform,
@@ -37,14 +37,14 @@ public func ts_change_user(
     _ userID: UnsafePointer<CChar>?, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in validated { () throws(InvalidArgument) -> Int32 in
-        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), "device_id: NULL, empty or over 256 bytes")
-        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), "app_id: NULL, empty or over 256 bytes")
-        let at = try require(eventTime(at), "at_ms: negative")
+        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), Refusal.deviceID)
+        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), Refusal.appID)
+        let at = try require(eventTime(at), Refusal.time)
         let user: UnsafeRawBufferPointer?
         switch OptionalArgument(userID, limit: Limits.maxUserIDBytes) {
         case .absent: user = nil
         case .present(let value): user = value
-        case .invalid: throw InvalidArgument(detail: "user_id: empty or over 256 bytes")
+        case .invalid: throw InvalidArgument(detail: Refusal.optionalUserID)
         }
         return writeStatus { () throws(TokenStoreError) in
             try store.changeUser(deviceID: device, appID: app, userID: user, at: at)
@@ -59,10 +59,10 @@ public func ts_set_authorization(
     _ authorization: Int32, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in validated { () throws(InvalidArgument) -> Int32 in
-        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), "device_id: NULL, empty or over 256 bytes")
-        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), "app_id: NULL, empty or over 256 bytes")
-        let authorization = try require(Authorization(c: authorization), "authorization: not a TS_AUTH_* constant")
-        let at = try require(eventTime(at), "at_ms: negative")
+        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), Refusal.deviceID)
+        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), Refusal.appID)
+        let authorization = try require(Authorization(c: authorization), Refusal.authorization)
+        let at = try require(eventTime(at), Refusal.time)
         return writeStatus { () throws(TokenStoreError) in
             try store.setAuthorization(deviceID: device, appID: app, authorization: authorization, at: at)
         }
@@ -75,9 +75,9 @@ public func ts_set_subscription(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ subscription: Int32, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in validated { () throws(InvalidArgument) -> Int32 in
-        let user = try require(rawArgument(userID, limit: Limits.maxUserIDBytes), "user_id: NULL, empty or over 256 bytes")
+        let user = try require(rawArgument(userID, limit: Limits.maxUserIDBytes), Refusal.userID)
         let subscription = try require(Subscription(c: subscription), "subscription: not a TS_SUB_* constant")
-        let at = try require(eventTime(at), "at_ms: negative")
+        let at = try require(eventTime(at), Refusal.time)
         return writeStatus { () throws(TokenStoreError) in
             try store.setSubscription(userID: user, subscription: subscription, at: at)
         }
@@ -107,11 +107,11 @@ public func ts_bounce_ex(
     outOutcome.pointee = 0
     outCategory.pointee = 0
     return withStore(handle) { store in validated { () throws(InvalidArgument) -> Int32 in
-        let tokenBytes = try require(rawArgument(token, limit: Limits.maxTokenBytes), "token: NULL, empty or over 4096 bytes")
+        let tokenBytes = try require(rawArgument(token, limit: Limits.maxTokenBytes), Refusal.token)
         let code = try require(rawArgument(errorCode, limit: Limits.maxErrorCodeBytes),
             "error_code: NULL, empty or over 128 bytes")
         let providerTime = try require(eventTime(providerTimestamp), "provider_ts_ms: negative")
-        let at = try require(eventTime(at), "at_ms: negative")
+        let at = try require(eventTime(at), Refusal.time)
         do throws(TokenStoreError) {
             let result = try store.bounce(
                 token: tokenBytes, errorCode: code, providerTimestamp: providerTime == 0 ? nil : providerTime,
@@ -131,9 +131,9 @@ public func ts_uninstall(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?, _ at: Int64
 ) -> Int32 {
     withStore(handle) { store in validated { () throws(InvalidArgument) -> Int32 in
-        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), "device_id: NULL, empty or over 256 bytes")
-        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), "app_id: NULL, empty or over 256 bytes")
-        let at = try require(eventTime(at), "at_ms: negative")
+        let device = try require(rawArgument(deviceID, limit: Limits.maxDeviceIDBytes), Refusal.deviceID)
+        let app = try require(rawArgument(appID, limit: Limits.maxAppIDBytes), Refusal.appID)
+        let at = try require(eventTime(at), Refusal.time)
         return writeStatus { () throws(TokenStoreError) in try store.uninstall(deviceID: device, appID: app, at: at) }
     } }
 }
@@ -159,10 +159,12 @@ public func ts_sweep_at(
         if platform == 0 {
             only = nil
         } else {
-            guard let parsed = Platform(c: platform) else { return invalid("platform: neither 0 nor a TS_PLATFORM_* constant") }
+            guard let parsed = Platform(c: platform) else {
+                return invalid("platform: neither 0 nor a TS_PLATFORM_* constant")
+            }
             only = parsed
         }
-        guard let at = eventTime(at) else { return invalid("at_ms: negative") }
+        guard let at = eventTime(at) else { return invalid(Refusal.time) }
         do throws(TokenStoreError) {
             outRemoved.pointee = cCount(try store.sweep(olderThan: olderThan, platform: only, at: at))
             return TS_OK
