@@ -17,8 +17,8 @@ swift test --parallel
 step "C ABI tests (C, C++, Python, symbols, install)"
 Tests/abi/run.sh
 
-step "README samples (C and Python against the library, Swift against its test)"
-python3 Tests/readme/check_readme.py .build/lib/libtokenstore.so
+step "README: every command as printed, in a clean environment (install, C, Python, Swift, CLI)"
+python3 Tests/readme/check_readme.py
 
 step "Benchmark smoke run"
 swift run -c release tokenstore-bench --quick

@@ -19,8 +19,10 @@
  * Every fallible function returns an @c int status: #TS_OK (0) on success,
  * #TS_STALE (positive) when a write was older than the event time already
  * stored for its key and was ignored (not an error), and a negative @c TS_E*
- * constant on failure. #ts_strerror turns any status into static text. There
- * is no errno-style global state: the status is the whole story.
+ * constant on failure. #ts_strerror turns any status into static text. The
+ * status is the whole outcome; for the detail of a failure (which file failed
+ * which check, which argument broke which limit), #ts_last_error keeps the
+ * calling thread's last one, as @c dlerror does.
  *
  * @section strings Strings
  *
@@ -157,6 +159,26 @@ const char *ts_version(void);
  * @return static text, never NULL, never freed.
  */
 const char *ts_strerror(int status);
+
+/**
+ * @brief The detail of the calling thread's last failed call.
+ *
+ * After a function returns a negative status, this says what failed, for a
+ * log line or an error message: the file and the check for a damaged store
+ * (@c "shard-0001.heap: header checksum"), the argument and its limit for a
+ * rejected call (@c "ts_options.shards: not a power of two from 1 to 4096"),
+ * the system call and file for an I/O error. It never contains a token or an
+ * id, so it is safe to log.
+ *
+ * Each thread has its own: a failure on one thread never changes another's.
+ * Only failures set it; a successful call leaves it as it was, so read it
+ * right after the failing call, as you would @c errno.
+ *
+ * @return text owned by the library, never NULL (empty when no call of this
+ *         thread has failed yet); valid until this thread's next call into
+ *         the library. Do not free it.
+ */
+const char *ts_last_error(void);
 
 /** @} */
 

@@ -2,7 +2,8 @@
 //
 // Every `ts_*` entry point goes through these helpers, so that no value a C caller can pass
 // reaches a Swift trap: strings are measured with a bounded scan and validated as UTF-8,
-// enums are parsed with failable initialisers, and every error becomes a status code.
+// enums are parsed with failable initialisers, and every error becomes a status code, its
+// detail kept for `ts_last_error` (LastError.swift).
 
 import TokenStore
 
@@ -128,7 +129,7 @@ func cCount(_ value: Int) -> UInt64 {
 /// to close it during the call, so no retain is taken here.
 @inline(__always)
 func withStore(_ handle: OpaquePointer?, _ body: (TokenStore) -> Int32) -> Int32 {
-    guard let handle else { return TS_EINVAL }
+    guard let handle else { return invalid("store: the handle is NULL") }
     return Unmanaged<TokenStore>.fromOpaque(UnsafeRawPointer(handle))._withUnsafeGuaranteedRef(body)
 }
 
@@ -140,7 +141,7 @@ func writeStatus(_ body: () throws(TokenStoreError) -> WriteOutcome) -> Int32 {
     do {
         return try body() == .stale ? TS_STALE : TS_OK
     } catch {
-        return error.code.rawValue
+        return failed(error)
     }
 }
 
@@ -151,12 +152,14 @@ func status(_ body: () throws(TokenStoreError) -> Void) -> Int32 {
         try body()
         return TS_OK
     } catch {
-        return error.code.rawValue
+        return failed(error)
     }
 }
 
-/// Maps an untyped error from a closure-taking API (`withToken`, `forEach…`) to a status.
+/// Maps an untyped error from a closure-taking API (`withToken`, `forEach…`) to a status,
+/// recording its detail for `ts_last_error`.
 func statusCode(of error: any Error) -> Int32 {
-    if let error = error as? TokenStoreError { return error.code.rawValue }
+    if let error = error as? TokenStoreError { return failed(error) }
+    recordLastError("unexpected error")
     return TS_EIO
 }

@@ -22,11 +22,12 @@ public func ts_campaign_tokens(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function,
-            let segment = Segment(c: segment, appID: segmentAppID),
-            let app = argumentBytes(campaignAppID, limit: Limits.maxAppIDBytes),
-            let kind = PushKind(c: pushKind)
-        else { return TS_EINVAL }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let segment = Segment(c: segment, appID: segmentAppID) else { return invalid(Refusal.segment) }
+        guard let app = argumentBytes(campaignAppID, limit: Limits.maxAppIDBytes) else {
+            return invalid("campaign_app_id: NULL, empty, over 256 bytes or not UTF-8")
+        }
+        guard let kind = PushKind(c: pushKind) else { return invalid(Refusal.pushKind) }
         do {
             try store.forEachCampaignToken(in: segment, appID: app, kind: kind) { view in
                 deliver(view, to: function, context: context) == 0
@@ -50,11 +51,16 @@ public func ts_get_many(
 ) -> Int32 {
     withStore(handle) { store in
         // A count past `PTRDIFF_MAX` arrives negative: no caller has that many keys.
-        guard let function, let deviceIDs, let appIDs, count >= 0 else { return TS_EINVAL }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let deviceIDs, let appIDs else { return invalid("device_ids or app_ids: NULL") }
+        guard count >= 0 else { return invalid("n: over PTRDIFF_MAX") }
         for i in 0..<count {
-            guard argumentBytes(deviceIDs[i], limit: Limits.maxDeviceIDBytes) != nil,
-                argumentBytes(appIDs[i], limit: Limits.maxAppIDBytes) != nil
-            else { return TS_EINVAL }
+            guard argumentBytes(deviceIDs[i], limit: Limits.maxDeviceIDBytes) != nil else {
+                return invalid("device_ids: an entry is NULL, empty, over 256 bytes or not UTF-8")
+            }
+            guard argumentBytes(appIDs[i], limit: Limits.maxAppIDBytes) != nil else {
+                return invalid("app_ids: an entry is NULL, empty, over 256 bytes or not UTF-8")
+            }
         }
         do {
             try store.withTokens(count: count, key: { i in

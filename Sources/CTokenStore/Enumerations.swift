@@ -69,3 +69,4 @@ extension Int32 {
         self.init(value.rawValue)
     }
 }
+

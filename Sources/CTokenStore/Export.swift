@@ -17,15 +17,18 @@ public func ts_export_user_json(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?,
     _ outJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ outLength: UnsafeMutablePointer<Int>?
 ) -> Int32 {
-    guard let outJSON else { return TS_EINVAL }
+    guard let outJSON else { return invalid("out_json: NULL") }
     outJSON.pointee = nil
     outLength?.pointee = 0
     return withStore(handle) { store in
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do throws(TokenStoreError) {
-            guard var json = try store.exportJSON(userID: user) else { return TS_NOTFOUND }
+            guard var json = try store.exportJSON(userID: user) else { return notFound("no user with that id") }
             return json.withUTF8 { bytes in
-                guard let buffer = malloc(bytes.count + 1) else { return TS_EIO }
+                guard let buffer = malloc(bytes.count + 1) else {
+                    recordLastError("out of memory for the export")
+                    return TS_EIO
+                }
                 if let base = bytes.baseAddress { memcpy(buffer, base, bytes.count) }
                 buffer.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
                 outJSON.pointee = buffer.assumingMemoryBound(to: CChar.self)
@@ -33,7 +36,7 @@ public func ts_export_user_json(
                 return TS_OK
             }
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }
@@ -47,14 +50,14 @@ public func ts_free(_ pointer: UnsafeMutableRawPointer?) {
 /// Counts the live tokens.
 @_cdecl("ts_count")
 public func ts_count(_ handle: OpaquePointer?, _ outTokens: UnsafeMutablePointer<UInt64>?) -> Int32 {
-    guard let outTokens else { return TS_EINVAL }
+    guard let outTokens else { return invalid("out_tokens: NULL") }
     outTokens.pointee = 0
     return withStore(handle) { store in
         do throws(TokenStoreError) {
             outTokens.pointee = cCount(try store.count())
             return TS_OK
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }
@@ -77,7 +80,10 @@ enum StatsLayout {
 /// Fills a caller's `ts_store_stats`, whose `version` it set, with counts over the store.
 @_cdecl("ts_stats")
 public func ts_stats(_ handle: OpaquePointer?, _ out: UnsafeMutableRawPointer?) -> Int32 {
-    guard let out, out.loadUnaligned(as: UInt32.self) == statsVersion else { return TS_EINVAL }
+    guard let out else { return invalid("out: NULL") }
+    guard out.loadUnaligned(as: UInt32.self) == statsVersion else {
+        return invalid("ts_store_stats.version: not TS_STATS_VERSION")
+    }
     return withStore(handle) { store in
         do throws(TokenStoreError) {
             let stats = try store.statistics()
@@ -106,7 +112,7 @@ public func ts_stats(_ handle: OpaquePointer?, _ out: UnsafeMutableRawPointer?) 
             }
             return TS_OK
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }

@@ -13,15 +13,16 @@ public func ts_get(
     _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function,
-            let device = argumentBytes(deviceID, limit: Limits.maxDeviceIDBytes),
-            let app = argumentBytes(appID, limit: Limits.maxAppIDBytes)
-        else { return TS_EINVAL }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let device = argumentBytes(deviceID, limit: Limits.maxDeviceIDBytes) else {
+            return invalid(Refusal.deviceIDText)
+        }
+        guard let app = argumentBytes(appID, limit: Limits.maxAppIDBytes) else { return invalid(Refusal.appIDText) }
         do {
             let found: Int32? = try store.withToken(deviceID: device, appID: app) { view in
                 deliver(view, to: function, context: context)
             }
-            return found == nil ? TS_NOTFOUND : TS_OK
+            return found == nil ? notFound("no token for that key") : TS_OK
         } catch {
             return statusCode(of: error)
         }
@@ -37,7 +38,8 @@ public func ts_user_tokens(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function, let user = argumentBytes(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let user = argumentBytes(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do {
             try store.forEachToken(userID: user) { view in deliver(view, to: function, context: context) == 0 }
             return TS_OK
@@ -54,18 +56,17 @@ public func ts_sendable_tokens(
     _ pushKind: Int32, _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function,
-            let user = argument(userID, limit: Limits.maxUserIDBytes),
-            let app = argument(appID, limit: Limits.maxAppIDBytes),
-            let kind = PushKind(c: pushKind)
-        else { return TS_EINVAL }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
+        guard let app = argument(appID, limit: Limits.maxAppIDBytes) else { return invalid(Refusal.appIDText) }
+        guard let kind = PushKind(c: pushKind) else { return invalid(Refusal.pushKind) }
         do throws(TokenStoreError) {
             for record in try store.sendableTokens(userID: user, appID: app, kind: kind) {
                 if deliver(record, to: function, context: context) != 0 { break }
             }
             return TS_OK
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }
@@ -76,20 +77,20 @@ public func ts_get_user(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ outSubscription: UnsafeMutablePointer<Int32>?,
     _ outOptedInAt: UnsafeMutablePointer<Int64>?, _ outUnsubscribedAt: UnsafeMutablePointer<Int64>?
 ) -> Int32 {
-    guard let outSubscription else { return TS_EINVAL }
+    guard let outSubscription else { return invalid("out_subscription: NULL") }
     outSubscription.pointee = 0
     outOptedInAt?.pointee = 0
     outUnsubscribedAt?.pointee = 0
     return withStore(handle) { store in
-        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do throws(TokenStoreError) {
-            guard let state = try store.user(userID: user) else { return TS_NOTFOUND }
+            guard let state = try store.user(userID: user) else { return notFound("no user with that id") }
             outSubscription.pointee = Int32(c: state.subscription)
             outOptedInAt?.pointee = state.optedInAt ?? 0
             outUnsubscribedAt?.pointee = state.unsubscribedAt ?? 0
             return TS_OK
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }
@@ -101,7 +102,8 @@ public func ts_changelog(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function, let user = argument(userID, limit: Limits.maxUserIDBytes) else { return TS_EINVAL }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do {
             try store.forEachChange(userID: user) { view in
                 var cView = CChangeView(view)

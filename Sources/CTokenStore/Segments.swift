@@ -8,15 +8,15 @@ public func ts_segment_count(
     _ handle: OpaquePointer?, _ segment: Int32, _ appID: UnsafePointer<CChar>?,
     _ outCount: UnsafeMutablePointer<UInt64>?
 ) -> Int32 {
-    guard let outCount else { return TS_EINVAL }
+    guard let outCount else { return invalid("out_count: NULL") }
     outCount.pointee = 0
     return withStore(handle) { store in
-        guard let segment = Segment(c: segment, appID: appID) else { return TS_EINVAL }
+        guard let segment = Segment(c: segment, appID: appID) else { return invalid(Refusal.segment) }
         do throws(TokenStoreError) {
             outCount.pointee = cCount(try store.count(segment))
             return TS_OK
         } catch {
-            return error.code.rawValue
+            return failed(error)
         }
     }
 }
@@ -28,7 +28,8 @@ public func ts_segment_users(
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
-        guard let function, let segment = Segment(c: segment, appID: appID) else { return TS_EINVAL }
+        guard let function else { return invalid(Refusal.callback) }
+        guard let segment = Segment(c: segment, appID: appID) else { return invalid(Refusal.segment) }
         do {
             try store.forEachUser(in: segment) { user in function(context, viewText(user), user.count) == 0 }
             return TS_OK

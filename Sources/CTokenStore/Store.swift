@@ -51,25 +51,37 @@ extension COptions {
             checkpointLogBytes: UInt64(clamping: swift.checkpointLogBytes))
     }
 
-    /// The Swift options these C options describe, or `nil` when a field is out of range.
-    var storeOptions: StoreOptions? {
-        guard version == optionsVersion else { return nil }
+    /// The Swift options these C options describe.
+    ///
+    /// - Throws: `InvalidArgument` naming the first field out of range and its range.
+    func storeOptions() throws(InvalidArgument) -> StoreOptions {
+        guard version == optionsVersion else {
+            throw InvalidArgument(detail: "ts_options.version: not TS_OPTIONS_VERSION")
+        }
         var options = StoreOptions()
-        guard shards >= 1, shards <= 4096, shards & (shards &- 1) == 0 else { return nil }
+        guard shards >= 1, shards <= 4096, shards & (shards &- 1) == 0 else {
+            throw InvalidArgument(detail: "ts_options.shards: not a power of two from 1 to 4096")
+        }
         options.shards = Int(shards)
         switch durability {
         case 0: options.durability = .none
         case 1:
-            guard syncIntervalMilliseconds >= 1 else { return nil }
+            guard syncIntervalMilliseconds >= 1 else {
+                throw InvalidArgument(detail: "ts_options.sync_interval_ms: 0 with TS_DURABILITY_INTERVAL")
+            }
             options.durability = .interval(milliseconds: Int(syncIntervalMilliseconds))
         case 2: options.durability = .always
-        default: return nil
+        default: throw InvalidArgument(detail: "ts_options.durability: not a TS_DURABILITY_* constant")
         }
         options.quarantineMisconfigured = quarantineMisconfigured != 0
-        guard changelogLimit >= 1, changelogLimit <= 4096 else { return nil }
+        guard changelogLimit >= 1, changelogLimit <= 4096 else {
+            throw InvalidArgument(detail: "ts_options.changelog_limit: not from 1 to 4096")
+        }
         options.changelogLimit = Int(changelogLimit)
         options.mustExist = mustExist != 0
-        guard checkpointLogBytes >= 4096, let logBytes = Int(exactly: checkpointLogBytes) else { return nil }
+        guard checkpointLogBytes >= 4096, let logBytes = Int(exactly: checkpointLogBytes) else {
+            throw InvalidArgument(detail: "ts_options.checkpoint_log_bytes: under 4096 or over INT64_MAX")
+        }
         options.checkpointLogBytes = logBytes
         return options
     }
@@ -88,23 +100,29 @@ public func ts_open(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ path: UnsafePointer<CChar>?,
     _ options: UnsafeRawPointer?
 ) -> Int32 {
-    guard let out else { return TS_EINVAL }
+    guard let out else { return invalid("out: NULL") }
     out.pointee = nil
-    guard let directory = argument(path, limit: maxPathBytes) else { return TS_EINVAL }
+    guard let directory = argument(path, limit: maxPathBytes) else {
+        return invalid("path: NULL, empty, over 4096 bytes or not UTF-8")
+    }
     var storeOptions = StoreOptions()
     if let options {
         // Read the version alone first: an older caller's struct may be shorter than ours.
-        guard options.loadUnaligned(as: UInt32.self) == optionsVersion,
-            let parsed = options.assumingMemoryBound(to: COptions.self).pointee.storeOptions
-        else { return TS_EINVAL }
-        storeOptions = parsed
+        guard options.loadUnaligned(as: UInt32.self) == optionsVersion else {
+            return invalid("ts_options.version: not TS_OPTIONS_VERSION")
+        }
+        do {
+            storeOptions = try options.assumingMemoryBound(to: COptions.self).pointee.storeOptions()
+        } catch {
+            return invalid(error.detail)
+        }
     }
     do {
         let store = try TokenStore(path: directory, options: storeOptions)
         out.pointee = OpaquePointer(Unmanaged.passRetained(store).toOpaque())
         return TS_OK
     } catch {
-        return error.code.rawValue
+        return failed(error)
     }
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Checks libtokenstore.so against include/tokenstore.h.
 
-- every function declared in the header is exported (and nothing is declared twice);
+- every function declared in the header is exported (and nothing is declared twice), with the
+  version node TOKENSTORE_0 of Sources/CTokenStore/tokenstore.map;
 - the library exports nothing else: no global symbol outside the header's ts_* functions;
-- it has the SONAME libtokenstore.so.<major> and needs no Swift runtime library.
+- it has the SONAME libtokenstore.so.<major> and needs no Swift runtime library;
+- with --stripped (an installed copy), it carries no symbol table or debug information.
 
-Usage: check_symbols.py HEADER LIBRARY
+Usage: check_symbols.py [--stripped] HEADER LIBRARY
 Needs nm and readelf (binutils).
 """
 import re
@@ -45,7 +47,7 @@ def exported_symbols(library):
         # Local-binding entries (lowercase kinds) cannot be linked against, but gold leaves
         # localized Swift symbols in the dynamic table that way; lld does not. Count them too,
         # so that `nm -D` on the library shows the C API and nothing else.
-        symbols.append(name.split("@")[0])
+        symbols.append(name)
     return symbols
 
 
@@ -56,15 +58,25 @@ def dynamic_section(library):
 
 
 def main():
-    if len(sys.argv) != 3:
+    arguments = sys.argv[1:]
+    stripped = "--stripped" in arguments
+    arguments = [a for a in arguments if a != "--stripped"]
+    if len(arguments) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    header, library = sys.argv[1], sys.argv[2]
+    header, library = arguments
     with open(header, encoding="utf-8") as f:
         header_text = f.read()
     declared = declared_functions(header_text)
-    exported = exported_symbols(library)
+    versioned = exported_symbols(library)
+    exported = [name.split("@")[0] for name in versioned]
     failures = []
+
+    # Every export carries the version node of tokenstore.map, so that a later release can
+    # add a node without breaking programs linked against this one.
+    unversioned = sorted(name for name in versioned if not name.endswith("@@TOKENSTORE_0"))
+    if unversioned:
+        failures.append("exported without the TOKENSTORE_0 version: " + ", ".join(unversioned[:20]))
 
     duplicates = sorted({n for n in declared if declared.count(n) > 1})
     if duplicates:
@@ -87,6 +99,14 @@ def main():
     swift = [n for n in needed if "swift" in n.lower() or "foundation" in n.lower() or "dispatch" in n.lower()]
     if swift:
         failures.append("needs Swift runtime libraries: " + ", ".join(swift))
+
+    if stripped:
+        sections = subprocess.run(
+            ["readelf", "-S", "-W", library], check=True, capture_output=True, text=True
+        ).stdout
+        kept = re.findall(r"\s(\.symtab|\.debug_\w+)\s", sections)
+        if kept:
+            failures.append("not stripped: has " + ", ".join(sorted(set(kept))))
 
     for failure in failures:
         print("check_symbols: FAILED: " + failure, file=sys.stderr)

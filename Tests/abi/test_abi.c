@@ -1358,6 +1358,91 @@ static void test_bad_inputs(void) {
     CHECK_RC(ts_close(s), TS_OK);
 }
 
+/* ---- ts_last_error ------------------------------------------------------------------ */
+
+/* Overwrites `count` bytes at `offset` of a store file with 0xA5. */
+static void damage_file(const char *path, long offset, size_t count) {
+    FILE *f = fopen(path, "r+b");
+    REQUIRE(f != NULL);
+    REQUIRE(fseek(f, offset, SEEK_SET) == 0);
+    while (count--) REQUIRE(fputc(0xA5, f) != EOF);
+    REQUIRE(fclose(f) == 0);
+}
+
+static int contains(const char *text, const char *part) { return text != NULL && strstr(text, part) != NULL; }
+
+/* Counts the views it is called with into a uint64_t. */
+static int count_view(void *ctx, const ts_token_view *t) {
+    (void)t;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+static void test_last_error_names_the_field_the_file_and_the_limit(void) {
+    char path[1024], file[1100], token[TS_MAX_TOKEN_BYTES + 2];
+    ts_store *s = NULL;
+    ts_options o;
+    uint64_t n = 0;
+    int outcome = 0;
+    const char *detail;
+
+    /* A bad option names the field and its range. */
+    fresh_path(path, sizeof path, "last-error");
+    ts_options_init(&o);
+    o.shards = 3;
+    CHECK_RC(ts_open(&s, path, &o), TS_EINVAL);
+    detail = ts_last_error();
+    CHECK(contains(detail, "ts_options.shards") && contains(detail, "power of two") && contains(detail, "4096"));
+
+    /* A successful call leaves the detail as it was; the pointer stays valid. */
+    o.shards = 2;
+    CHECK_RC(ts_open(&s, path, &o), TS_OK);
+    CHECK_RC(ts_count(s, &n), TS_OK);
+    CHECK(contains(ts_last_error(), "ts_options.shards"));
+
+    /* A rejected argument is named with its limit, and its value is never repeated. */
+    memset(token, 'S', sizeof token - 1);
+    token[sizeof token - 1] = '\0';
+    CHECK_RC(ts_register(s, "secret-device", "com.example", token, TS_PLATFORM_IOS, TS_AUTH_FOREGROUND,
+                         "secret-user", 1000), TS_EINVAL);
+    detail = ts_last_error();
+    CHECK(contains(detail, "token") && contains(detail, "4096"));
+    CHECK(!contains(detail, "SSSS") && !contains(detail, "secret"));
+    CHECK_RC(ts_register(s, "secret-device", "com.example", "tok", 7, TS_AUTH_FOREGROUND, NULL, 1000), TS_EINVAL);
+    CHECK(contains(ts_last_error(), "platform") && !contains(ts_last_error(), "secret"));
+    CHECK_RC(ts_register(s, "secret-device", "com.example", "tok", TS_PLATFORM_IOS, TS_AUTH_FOREGROUND, NULL, -1),
+             TS_EINVAL);
+    CHECK(contains(ts_last_error(), "at_ms"));
+    /* Checked inside the store (the byte-level write's UTF-8 check): still no id. */
+    CHECK_RC(ts_register(s, "secret-\xff", "com.example", "tok", TS_PLATFORM_IOS, TS_AUTH_FOREGROUND, NULL, 1000),
+             TS_EINVAL);
+    CHECK(contains(ts_last_error(), "UTF-8") && !contains(ts_last_error(), "secret"));
+    /* A miss names no token. */
+    CHECK_RC(ts_bounce(s, "secret-token", "Unregistered", 0, 2000, &outcome), TS_NOTFOUND);
+    CHECK(ts_last_error()[0] != '\0' && !contains(ts_last_error(), "secret"));
+    CHECK_RC(ts_count(NULL, &n), TS_EINVAL);
+    CHECK(contains(ts_last_error(), "handle"));
+    /* A miss is a failed call too: its own detail replaces the one before, naming no id. */
+    CHECK_RC(ts_get(s, "secret-device", "com.example", count_view, &n), TS_NOTFOUND);
+    CHECK(contains(ts_last_error(), "no token for that key"));
+    CHECK_RC(ts_get_user(s, "secret-user", &outcome, NULL, NULL), TS_NOTFOUND);
+    CHECK(contains(ts_last_error(), "no user") && !contains(ts_last_error(), "secret"));
+
+    CHECK_RC(ts_register(s, "device", "com.example", "tok", TS_PLATFORM_IOS, TS_AUTH_FOREGROUND, "kim", 1000), TS_OK);
+    CHECK_RC(ts_checkpoint(s), TS_OK);
+    CHECK_RC(ts_close(s), TS_OK);
+
+    /* A damaged shard file is named with the check it failed. */
+    snprintf(file, sizeof file, "%s/shard-0001.heap", path);
+    damage_file(file, 0, 16);
+    s = (ts_store *)&s;
+    CHECK_RC(ts_open(&s, path, NULL), TS_ECORRUPT);
+    CHECK(s == NULL);
+    detail = ts_last_error();
+    CHECK(contains(detail, "shard-0001.heap"));
+    if (!contains(detail, "shard-0001.heap")) fprintf(stderr, "  ts_last_error: %s\n", detail);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--try-open") == 0) {
         /* Child of test_locked_by_other_process: exit 0 iff the open is refused as locked. */
@@ -1388,5 +1473,6 @@ int main(int argc, char **argv) {
     test_campaign_tokens();
     test_get_many();
     test_campaign_bad_inputs();
+    test_last_error_names_the_field_the_file_and_the_limit();
     return abi_summary("test_abi");
 }

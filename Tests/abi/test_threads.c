@@ -1,6 +1,7 @@
 /* Many threads on one handle: writers on their own keys, a shared set of keys that moves
  * between users, and readers streaming through callbacks at the same time. Checks that
- * every call answers a documented status and that the final state adds up.
+ * every call answers a documented status and that the final state adds up; then that each
+ * thread reads back its own ts_last_error while the others fail too.
  *
  * Usage: test_threads SCRATCH_DIR [THREADS] [ITERATIONS]
  */
@@ -192,6 +193,53 @@ static int count_view(void *ctx, const ts_token_view *v) {
     return 0;
 }
 
+/* Each thread fails in its own way, many times over, while the others do: every thread must
+   read back its own detail, never another's (ts_last_error is per thread). A new thread has
+   none. */
+typedef struct last_error_worker {
+    pthread_t thread;
+    int index;
+    int wrong; /* details that were another thread's, or missing */
+    char first[64]; /* what a new thread read before failing */
+} last_error_worker;
+
+static void *run_last_error_worker(void *arg) {
+    last_error_worker *w = (last_error_worker *)arg;
+    int i;
+    uint64_t n;
+    snprintf(w->first, sizeof w->first, "%s", ts_last_error());
+    for (i = 0; i < iterations; i++) {
+        if (w->index % 2 == 0) {
+            /* A bad platform, checked at the boundary. */
+            if (ts_register(store, "dev", "app", "tok", 99, TS_AUTH_FOREGROUND, NULL, 1) != TS_EINVAL ||
+                strstr(ts_last_error(), "platform") == NULL)
+                w->wrong++;
+        } else {
+            /* A NULL out-pointer, then a success that must leave the detail alone. */
+            if (ts_count(store, NULL) != TS_EINVAL || ts_count(store, &n) != TS_OK ||
+                strstr(ts_last_error(), "out_tokens") == NULL)
+                w->wrong++;
+        }
+    }
+    return NULL;
+}
+
+static void test_last_error_is_per_thread(void) {
+    last_error_worker workers[MAX_THREADS];
+    int i, wrong = 0;
+    for (i = 0; i < thread_count; i++) {
+        memset(&workers[i], 0, sizeof workers[i]);
+        workers[i].index = i;
+        REQUIRE(pthread_create(&workers[i].thread, NULL, run_last_error_worker, &workers[i]) == 0);
+    }
+    for (i = 0; i < thread_count; i++) {
+        REQUIRE(pthread_join(workers[i].thread, NULL) == 0);
+        wrong += workers[i].wrong;
+        CHECK(workers[i].first[0] == '\0');
+    }
+    CHECK(wrong == 0);
+}
+
 int main(int argc, char **argv) {
     char path[1024];
     worker workers[MAX_THREADS];
@@ -226,6 +274,7 @@ int main(int argc, char **argv) {
     }
     CHECK(unexpected == 0);
     CHECK(bad == 0);
+    test_last_error_is_per_thread();
 
     /* Own keys: exactly what each worker left. Shared keys: at most one token each. */
     for (i = 0; i < SHARED_KEYS; i++) {

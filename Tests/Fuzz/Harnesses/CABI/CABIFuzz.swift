@@ -11,6 +11,7 @@
 // - out-parameters are 0/NULL on failure and in range on success; callbacks get views whose
 //   pointers are non-NULL, lengths within limits and text UTF-8;
 // - after a Swift-side close, every call on the live handle gives TS_ECLOSED;
+// - every failure leaves a short ts_last_error detail;
 // - after each input, `verify` finds nothing.
 
 #if canImport(Glibc)
@@ -456,6 +457,15 @@ struct Call {
     /// Checks `status` against the header.
     func finish(_ status: Int32, wellFormed: Bool, allowed: Set<Int32>, _ name: String) {
         fuzzCheck((-9...1).contains(status), "\(name): status \(status) is not a TS_* code")
+        if status < 0 {
+            // Every failure leaves this thread a detail, of the library's own words only: the
+            // static texts of the boundary and the store's error details, which hold no token
+            // or id (the inputs' strings never reach them).
+            let detail = String(cString: ts_last_error())
+            fuzzCheck(!detail.isEmpty, "\(name): failed with \(status) and no ts_last_error detail")
+            fuzzCheck(detail.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F || $0 >= 0x80 } && detail.count <= 512,
+                      "\(name): ts_last_error is not a short line of text")
+        }
         if handle == nil {
             fuzzCheck(status == TS_EINVAL, "\(name): NULL store gave \(status), not TS_EINVAL")
         } else if !wellFormed {
