@@ -177,6 +177,9 @@ public struct StoreStatistics: Sendable, Equatable {
     public var users: Int = 0
     /// Tokens held in quarantine.
     public var quarantined: Int = 0
+    /// Tombstones kept, expired ones a sweep has not dropped yet included. They are never
+    /// counted in `tokens` or anywhere else.
+    public var tombstones: Int = 0
     /// Tokens per platform.
     public var byPlatform: [Platform: Int] = [:]
     /// Tokens per authorization.

@@ -3,7 +3,7 @@
 ///
 /// Layout: `magic "TSMANIFS" | u32 format | u32 shards | u64 checkpoint LSN |
 /// i64 checkpoint time | i64 created time | u8 quarantine | u8 log flags | u16 changelog limit |
-/// 4 reserved | u64 log salt | u64 checksum`. The options that change what a logged write does
+/// u32 tombstone retention (seconds) | u64 log salt | u64 checksum`. The options that change what a logged write does
 /// are fixed at creation, so that replay does exactly what the live write did.
 ///
 /// The log fields say which log recovery needs, so that a removed or replaced segment is
@@ -27,6 +27,8 @@ struct Manifest: Equatable {
     var createdAt: Int64 = 0
     var quarantineMisconfigured = false
     var changelogLimit = 64
+    /// How long a removal's tombstone holds, in milliseconds of event time (whole seconds).
+    var tombstoneRetention: Int64 = StoreOptions.defaultTombstoneRetention
     /// Whether the store has created its log: from then on it must exist.
     var logCreated = false
     /// The salt of the segment starting at `checkpointLSN`, when recorded.
@@ -49,6 +51,7 @@ struct Manifest: Equatable {
             b.storeBytes(of: flags, toByteOffset: 41, as: UInt8.self)
             b.storeBytes(of: logSalt ?? 0, toByteOffset: 48, as: UInt64.self)
             b.storeBytes(of: UInt16(clamping: changelogLimit), toByteOffset: 42, as: UInt16.self)
+            b.storeBytes(of: UInt32(clamping: tombstoneRetention / 1000), toByteOffset: 44, as: UInt32.self)
             b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
         }
         return bytes
@@ -73,6 +76,8 @@ struct Manifest: Equatable {
         guard limit >= 1, limit <= 4096 else {
             throw TokenStoreError(.corrupt, "\(name): changelog limit \(limit) out of range")
         }
+        let retentionSeconds = bytes.loadUnaligned(fromByteOffset: 44, as: UInt32.self)
+        guard retentionSeconds >= 1 else { throw TokenStoreError(.corrupt, "\(name): tombstone retention of 0 seconds") }
         let flags = bytes[41]
         guard flags & ~(logCreatedFlag | logSaltFlag) == 0, flags & logSaltFlag == 0 || flags & logCreatedFlag != 0 else {
             throw TokenStoreError(.corrupt, "\(name): unknown log flags \(flags)")
@@ -83,6 +88,7 @@ struct Manifest: Equatable {
             checkpointAt: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self),
             createdAt: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self),
             quarantineMisconfigured: bytes[40] != 0, changelogLimit: limit,
+            tombstoneRetention: Int64(retentionSeconds) * 1000,
             logCreated: flags & logCreatedFlag != 0,
             logSalt: flags & logSaltFlag != 0 ? bytes.loadUnaligned(fromByteOffset: 48, as: UInt64.self) : nil)
     }
