@@ -170,7 +170,7 @@ import TokenStore
             }
             #expect(original.quarantined == 1)
             let (dump, load) = try dumpAndLoad(from: dir + "/original", into: dir + "/copy")
-            #expect(dump.lines.first == #"{"tokenstore_dump":2,"shards":4,"quarantine_misconfigured":true,"changelog_limit":7}"#)
+            #expect(dump.lines.first == #"{"tokenstore_dump":3,"shards":4,"quarantine_misconfigured":true,"changelog_limit":7,"tombstone_retention_ms":2592000000}"#)
             #expect(load.stderr.isEmpty)
             let copy = try CLI.withStore(dir + "/copy") { store throws in
                 #expect(store.options.shards == 4)
@@ -228,7 +228,7 @@ import TokenStore
         }
     }
 
-    @Test func dumpWritesTheHeaderThenUsersWithTheirChangesThenTokensThenStatistics() throws {
+    @Test func dumpWritesTheHeaderThenUsersWithTheirChangesThenTokensThenTombstonesThenStatistics() throws {
         try CLI.withTemporaryDirectory { dir throws in
             try CLI.withStore(dir + "/s") { try populate($0) }
             let dump = try CLI.run(["dump", dir + "/s"])
@@ -241,7 +241,9 @@ import TokenStore
             #expect(kinds.last == "bounce_statistics")
             let firstToken = try #require(kinds.firstIndex(of: "token"))
             #expect(kinds[1..<firstToken].allSatisfy { $0 == "user" || $0 == "change" })
-            #expect(kinds[firstToken..<(kinds.count - 1)].allSatisfy { $0 == "token" })
+            let firstTombstone = kinds.firstIndex(of: "tombstone") ?? (kinds.count - 1)
+            #expect(kinds[firstToken..<firstTombstone].allSatisfy { $0 == "token" })
+            #expect(kinds[firstTombstone..<(kinds.count - 1)].allSatisfy { $0 == "tombstone" })
             #expect(kinds.count(where: { $0 == "token" }) == 8)
             #expect(kinds[1] == "user")
         }
