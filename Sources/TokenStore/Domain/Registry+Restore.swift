@@ -21,7 +21,7 @@ extension Registry {
         if hasUser { initial.insert(store.shard(of: Registry.userHash(user))) }
         return try locked(initial, exclusive: true) { scope in
             let found = try findKeyOrTombstone(device, app, hash: keyHash)
-            let existing = try found.key.map { try checked($0) }
+            let existing = try found.key.map { try checked($0.record) }
             if let e = existing, op.at < e.eventAt { return (.stale, 0) }
             // Tombstones judge a restored record as they judge a registration.
             let tombstone = found.tombstone

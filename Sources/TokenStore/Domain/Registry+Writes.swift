@@ -70,8 +70,8 @@ extension Registry {
         return try locked(initial, exclusive: true) { scope in
             let found = try findKeyOrTombstone(device, app, hash: keyHash)
             let existing = found.key
-            if let e = existing { _ = try checked(e) }
-            if let e = existing, op.at < e.eventAt { return (.stale, 0) }
+            if let e = existing?.record { _ = try checked(e) }
+            if let e = existing?.record, op.at < e.eventAt { return (.stale, 0) }
             // A removal's tombstone: a registration older than the removal is stale.
             let tombstone = found.tombstone
             if let t = tombstone, refuses(t, in: shard(keyHash), at: op.at) { return (.stale, 0) }
@@ -80,12 +80,12 @@ extension Registry {
             if let h = holder?.record { _ = try checked(h) }
             // A bounced token stays dead on every key for registrations older than the bounce.
             if let d = deadMark, refuses(d.tombstone, in: store.shards[d.shard], at: op.at) { return (.stale, 0) }
-            if let e = existing {
+            if let e = existing?.record {
                 if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
                 try scope.require(store.shard(of: e.tokenHash))
             }
             if let t = tombstone, t.isBounced { try scope.require(store.shard(of: t.tokenHash)) }
-            let holderIsElsewhere = holder.map { $0.record.offset != existing?.offset || keyShardNumber($0.record) != store.shard(of: keyHash) } ?? false
+            let holderIsElsewhere = holder.map { $0.record.offset != existing?.record.offset || keyShardNumber($0.record) != store.shard(of: keyHash) } ?? false
             if holderIsElsewhere, let h = holder?.record, h.user.count > 0 {
                 try scope.require(store.shard(of: Registry.userHash(h.user)))
             }
@@ -98,7 +98,7 @@ extension Registry {
                     clearDeadMark(d)
                 }
                 // Copied: the key's current owner may be freed below with its record.
-                let newOwner: [UInt8] = hasUser ? Array(user) : Array(existing?.user ?? Registry.none)
+                let newOwner: [UInt8] = hasUser ? Array(user) : Array(existing?.record.user ?? Registry.none)
                 // The token moves here from another key: it is never duplicated.
                 var movedFrom: [UInt8] = []
                 if holderIsElsewhere, let h = holder?.record {
@@ -111,7 +111,7 @@ extension Registry {
                         }
                     }
                 }
-                guard let e = existing else {
+                guard let e = existing?.record else {
                     try Registry.withBytes(newOwner, movedFrom, [], []) { n, from, _, _ in
                         let (_, owner) = try insertKey(KeyFields(device: device, app: app, token: token, user: n, platform: platform,
                             authorization: authorization, created: op.at, updated: op.at, event: op.at))

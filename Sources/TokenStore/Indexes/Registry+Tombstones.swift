@@ -16,7 +16,8 @@
 extension Registry {
     /// A key's live record or its tombstone, as a write finds them in one probe.
     struct KeyOrTombstone {
-        var key: KeyRecord?
+        /// As `findKey` returns it.
+        var key: (slot: Int, record: KeyRecord)?
         var tombstone: TombstoneRecord?
     }
 
@@ -30,12 +31,13 @@ extension Registry {
     @inline(__always)
     func findKeyOrTombstone(_ device: Bytes, _ app: Bytes, hash: UInt64) throws -> KeyOrTombstone {
         let shard = self.shard(hash)
+        var key: KeyRecord?
         var out = KeyOrTombstone()
-        _ = try shard.index.find(hash) { ref in
+        let slot = try shard.index.find(hash) { ref in
             if ref.kindBits == Ref.Kind.key.rawValue {
                 let r = try keyRecord(ref, in: shard)
                 guard equalBytes(r.device, device) && equalBytes(r.app, app) else { return false }
-                out.key = r
+                key = r
                 return true
             }
             guard ref.kindBits == Ref.Kind.tombstone.rawValue else { return false }
@@ -44,6 +46,7 @@ extension Registry {
             out.tombstone = t
             return true
         }
+        if let slot, let key { out.key = (slot, key) }
         return out
     }
 

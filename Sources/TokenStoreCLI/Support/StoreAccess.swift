@@ -51,7 +51,7 @@ enum StoreFlags {
         }
         if let text = arguments["--tombstone-retention-days"] {
             // Whole days keep the flag simple; the store takes any whole number of seconds.
-            guard let days = Int64(text), days >= 1, days * 86_400 <= Int64(UInt32.max) else {
+            guard let days = Int64(text), days >= 1, days <= Int64(UInt32.max) / 86_400 else {
                 throw .usage("--tombstone-retention-days must be a number from 1 to 49710")
             }
             options.tombstoneRetention = days * 86_400_000
