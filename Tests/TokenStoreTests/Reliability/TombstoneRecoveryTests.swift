@@ -75,10 +75,10 @@ import Testing
     }
 
     @Test func aSweepThatDroppedExpiredTombstonesIsReplayedAsItRan() throws {
-        let (acknowledged, recovered) = try crashed(retention: Self.day, { store in
+        let (acknowledged, recovered) = try crashed(retention: Self.day, { store throws in
             try removals(store)
             _ = try store.sweep(olderThan: 0, at: Self.t0 + 2 * Self.day)
-        }, then: { store in
+        }, then: { store throws in
             #expect(try store.statistics().tombstones == 0)
             #expect(try register(store, "dev-4", "tok-4", at: Self.t0 + 999) == .applied)
         })
