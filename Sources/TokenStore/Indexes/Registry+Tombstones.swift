@@ -11,7 +11,7 @@
 ///
 /// Retention is measured against each shard's `tombstoneClock`, the latest removal or sweep
 /// it applied: a tombstone older than the clock by more than the retention is expired, acts
-/// nowhere and is dropped by the next write that meets it or the next sweep. The clock moves
+/// nowhere and is dropped by the next registration that meets it or the next sweep. The clock moves
 /// only in logged writes, so replay judges every write as it was judged live.
 extension Registry {
     /// A key's live record or its tombstone, as a write finds them in one probe.
@@ -98,24 +98,27 @@ extension Registry {
     /// `removeKey`, which frees the strings it copies. The key's shard, and for a bounce the
     /// token's shard, are held.
     func insertTombstone(for record: KeyRecord, at: Int64, bounced: Bool) throws {
-        let keyHash = Registry.keyHash(record.device, record.app)
-        let keyShard = shard(keyHash)
-        let offset = try keyShard.heap.allocate(TombstoneRecord.size(device: record.device.count, app: record.app.count))
-        _ = TombstoneRecord.write(
-            keyShard.heap.file, at: offset, device: record.device, app: record.app, tokenHash: record.tokenHash,
-            eventAt: at, bounced: bounced)
-        let ref = Ref(kind: .tombstone, shard: keyShard.number, offset: offset)
-        keyShard.index.insert(keyHash, ref)
-        if bounced { shard(record.tokenHash).index.insert(record.tokenHash, ref.with(kind: .deadToken)) }
-        keyShard.heap.add(.tombstones, 1)
-        keyShard.heap.raise(.tombstoneClock, to: at)
+        try writeTombstone(
+            keyHash: Registry.keyHash(record.device, record.app), sizes: (record.device.count, record.app.count),
+            tokenHash: record.tokenHash, at: at, bounced: bounced) { (record.device, record.app) }
     }
 
     /// Writes a tombstone as a backup gives it (`restoreTombstone`).
     func insertTombstone(device: Bytes, app: Bytes, tokenHash: UInt64, at: Int64, bounced: Bool) throws {
-        let keyHash = Registry.keyHash(device, app)
+        try writeTombstone(
+            keyHash: Registry.keyHash(device, app), sizes: (device.count, app.count), tokenHash: tokenHash, at: at,
+            bounced: bounced) { (device, app) }
+    }
+
+    /// `strings` gives the device and app once the block is allocated: an allocation may
+    /// move the heap's mapping, and with it a record's strings.
+    private func writeTombstone(
+        keyHash: UInt64, sizes: (device: Int, app: Int), tokenHash: UInt64, at: Int64, bounced: Bool,
+        strings: () -> (Bytes, Bytes)
+    ) throws {
         let keyShard = shard(keyHash)
-        let offset = try keyShard.heap.allocate(TombstoneRecord.size(device: device.count, app: app.count))
+        let offset = try keyShard.heap.allocate(TombstoneRecord.size(device: sizes.device, app: sizes.app))
+        let (device, app) = strings()
         _ = TombstoneRecord.write(keyShard.heap.file, at: offset, device: device, app: app, tokenHash: tokenHash, eventAt: at, bounced: bounced)
         let ref = Ref(kind: .tombstone, shard: keyShard.number, offset: offset)
         keyShard.index.insert(keyHash, ref)
@@ -237,26 +240,5 @@ extension Registry {
             }
             return (.applied, lsn)
         }
-    }
-}
-
-/// A removal's tombstone as a backup reads it (`TokenStore.forEachBackupTombstone`) and
-/// writes it back (`TokenStore.restore(_:)`).
-public struct Tombstone: Sendable, Equatable {
-    /// The device of the removed key.
-    public var deviceID: String
-    /// The app of the removed key.
-    public var appID: String
-    /// The removed token's hash: only the hash is kept, never the token.
-    public var tokenHash: UInt64
-    /// The event time of the removal, in milliseconds.
-    public var at: Int64
-    /// Whether a removing bounce left it, so that its token is dead on every key for
-    /// registrations older than `at`.
-    public var bounced: Bool
-
-    /// A tombstone with the given fields.
-    public init(deviceID: String, appID: String, tokenHash: UInt64, at: Int64, bounced: Bool) {
-        (self.deviceID, self.appID, self.tokenHash, self.at, self.bounced) = (deviceID, appID, tokenHash, at, bounced)
     }
 }
