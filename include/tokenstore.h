@@ -45,6 +45,23 @@
  * already stored for its key is ignored and answered with #TS_STALE. Ties
  * are broken by arrival.
  *
+ * @section tombstones Tombstones
+ *
+ * A removal (#ts_uninstall, a removing #ts_bounce, #ts_sweep) leaves a
+ * tombstone: the key, the removed token's hash and the removal's event time.
+ * A #ts_register, #ts_change_user, #ts_set_authorization or #ts_uninstall on
+ * that key with an older event time answers #TS_STALE and changes nothing; a
+ * #ts_register at or after it applies and clears the tombstone (the other
+ * three find no token: #TS_NOTFOUND). A #ts_register of a token that a
+ * removing bounce killed, older than the bounce, answers #TS_STALE on any
+ * key. Tombstones are never tokens: no count, segment, export or sendable
+ * set includes them. They expire after the store's retention, fixed when the
+ * store is created; #ts_sweep drops expired ones. A store created through
+ * this API keeps them for the default, 30 days of event time: #ts_options
+ * has no field for it in this layout. A store created by the Swift API or
+ * the command-line tool with another retention keeps its own when opened
+ * here.
+ *
  * @section threads Threads
  *
  * Every function is safe to call from many threads at once on one handle,
@@ -407,7 +424,7 @@ int ts_checkpoint(ts_store *store);
 /** @defgroup writes Writes
  *
  *  Each write returns #TS_OK when applied, #TS_STALE when ignored as older
- *  than the key's stored event time, #TS_EINVAL for a bad argument (nothing
+ *  than the key's stored event time or its tombstone (see @ref tombstones), #TS_EINVAL for a bad argument (nothing
  *  is changed), and #TS_EIO, #TS_ENOSPC or #TS_ECLOSED from the store.
  *  @{ */
 
@@ -418,7 +435,9 @@ int ts_checkpoint(ts_store *store);
  * A token that another key holds moves here (a token lives on one key). A
  * different token on this key is replaced. If @p user_id differs from the
  * key's owner, the token moves to @p user_id as in #ts_change_user.
- * Registering the same values again only refreshes @c updated_at.
+ * Registering the same values again only refreshes @c updated_at. It is
+ * #TS_STALE when older than the key's tombstone, or than the removing bounce
+ * that killed @p token on any key (see @ref tombstones).
  *
  * @param[in] s the store.
  * @param[in] device_id the device.
@@ -476,7 +495,8 @@ int ts_set_subscription(ts_store *s, const char *user_id, int subscription, int6
  * transient, payload and unknown errors keep the token. A removing bounce
  * whose @p provider_ts_ms is strictly earlier than the token's latest
  * registration is stale and ignored (APNs 410 rule). A bounce never changes
- * the user's subscription.
+ * the user's subscription. A removing bounce leaves a tombstone that keeps
+ * the token dead on every key for registrations older than @p at_ms.
  *
  * @param[in] token the rejected token.
  * @param[in] error_code the provider's code, e.g. "Unregistered",
@@ -507,7 +527,8 @@ int ts_bounce_ex(ts_store *s, const char *token, const char *error_code, int64_t
                  int64_t at_ms, int *out_outcome, int *out_category);
 
 /**
- * @brief Removes the key's token because the app was uninstalled.
+ * @brief Removes the key's token because the app was uninstalled, leaving a
+ *        tombstone at @p at_ms.
  *
  * @return #TS_OK, #TS_STALE, #TS_NOTFOUND when the key holds no token,
  *         #TS_EINVAL, or a store error.
@@ -518,8 +539,10 @@ int ts_uninstall(ts_store *s, const char *device_id, const char *app_id, int64_t
  * @brief Expires every token whose @c updated_at is strictly older than
  *        @p older_than_ms.
  *
- * The changelog entries it writes carry the current wall-clock time. Each
- * shard is locked in turn, never all at once.
+ * The changelog entries it writes, and the tombstones it leaves, carry the
+ * current wall-clock time; it then drops the tombstones older than that time
+ * by more than the store's retention. Each shard is locked in turn, never
+ * all at once.
  *
  * @param[in] platform a @c TS_PLATFORM_* constant, or 0 for all platforms.
  * @param[in] older_than_ms the bound.
@@ -530,7 +553,8 @@ int ts_uninstall(ts_store *s, const char *device_id, const char *app_id, int64_t
 int ts_sweep(ts_store *s, int platform, int64_t older_than_ms, uint64_t *out_removed);
 
 /**
- * @brief #ts_sweep with an explicit event time @p at_ms for the changelog.
+ * @brief #ts_sweep with an explicit event time @p at_ms for the changelog,
+ *        the tombstones and their expiry.
  */
 int ts_sweep_at(ts_store *s, int platform, int64_t older_than_ms, int64_t at_ms,
                 uint64_t *out_removed);

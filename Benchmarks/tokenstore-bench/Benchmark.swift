@@ -25,10 +25,14 @@ enum Benchmark {
         let heavyUser = options.heavyUserTokens == 0 ? nil : progress.timed("a user with \(options.heavyUserTokens) tokens") {
             HeavyUser.run(tokens: options.heavyUserTokens, ops: options.heavyUserOps, options: options, parent: parent(of: directory))
         }
+        let tombstones = options.tombstoneKeys < 2 ? nil : progress.timed("tombstones of \(options.tombstoneKeys) removals") {
+            Tombstones.run(keys: options.tombstoneKeys, options: options, parent: parent(of: directory))
+        }
 
         let report = Report(
             date: date, command: command, machine: machine, options: options, engine: engine, baseline: baseline,
             targets: Report.targets(engine, options: options, machine: machine), peers: peers, heavyUser: heavyUser,
+            tombstones: tombstones,
             goals: Report.goals(engine, peers: peers) + [HeavyUser.goal(heavyUser)],
             totalSeconds: Double(monotonicNanoseconds() - started) / 1e9)
         IO.printOut(report.table + "\n")

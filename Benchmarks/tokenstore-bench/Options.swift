@@ -51,6 +51,8 @@ struct BenchOptions: Sendable, Codable {
     var heavyUserTokens = 60_000
     /// Timed writes per row of the cliff section.
     var heavyUserOps = 5_000
+    /// Keys removed in the tombstone section (`Tombstones.swift`); 0 skips it.
+    var tombstoneKeys = 100_000
 
     /// The store options these settings describe.
     var storeOptions: StoreOptions {
@@ -128,6 +130,9 @@ extension BenchOptions {
           --sqlite-library N   what dlopen loads SQLite by (default libsqlite3.so.0)
         a user with many tokens (one thread, Swift API; the same writes to ordinary users beside it):
           --heavy-user-tokens N  tokens of that user (default 60000, --quick 2000; 0 skips it)
+        tombstones (one thread, Swift API; their bytes, and the late registrations they refuse):
+          --tombstones N       keys removed, half by uninstall, half by bounce (default 100000,
+                               --quick 2000; 0 skips it)
         store:
           --durability MODE    none | interval | always (default interval)
           --interval-ms N      sync interval for interval durability (default 1000)
@@ -193,6 +198,7 @@ extension BenchOptions {
                 options.peers = list.compactMap { $0 }
             case "--no-peers": options.peers = []
             case "--heavy-user-tokens": options.heavyUserTokens = try count(flag, atLeast: 0)
+            case "--tombstones": options.tombstoneKeys = try count(flag, atLeast: 0)
             case "--peer-records": options.peerRecords = try count(flag)
             case "--lmdb-library": options.lmdbLibrary = try value(flag)
             case "--sqlite-library": options.sqliteLibrary = try value(flag)
@@ -239,6 +245,7 @@ extension BenchOptions {
             if !explicit.contains("--records") { records = 20_000 }
             if !explicit.contains("--writer-ms") { writerMilliseconds = 200 }
             if !explicit.contains("--heavy-user-tokens") { heavyUserTokens = 2_000 }
+            if !explicit.contains("--tombstones") { tombstoneKeys = 2_000 }
             heavyUserOps = 500
         }
         if !explicit.contains("--peer-records") { peerRecords = records }

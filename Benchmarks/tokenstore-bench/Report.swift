@@ -22,6 +22,8 @@ struct Report: Codable, Sendable {
     var peers: PeerSection?
     /// Writes to a user with many tokens against ordinary users, unless `--heavy-user-tokens 0`.
     var heavyUser: HeavyUserResult?
+    /// What tombstones cost in bytes and in registrations, unless `--tombstones 0`.
+    var tombstones: TombstoneResult?
     /// Issue 10's goals: TokenStore against its peers, and its checkpoint figures.
     var goals: [GoalCheck]
     /// Wall time of the whole run, both sides and generation included.

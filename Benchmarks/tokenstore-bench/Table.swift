@@ -112,6 +112,7 @@ extension Report {
         }
         if let peers { lines.append(""); lines += peerLines(peers) }
         if let heavyUser { lines.append(""); lines += HeavyUser.lines(heavyUser) }
+        if let tombstones { lines.append(""); lines += Tombstones.lines(tombstones) }
         lines.append("")
         lines += goalLines
         return lines.joined(separator: "\n")

@@ -36,6 +36,15 @@ struct ThreadModel {
     var users: [Subscription?]
     /// Which of this thread's keys holds each token.
     var holder: [String: Int] = [:]
+    /// The removals whose tombstones stand: by key, the removal's time and, for a removing
+    /// bounce in this run, the token it killed (a restart knows only the hash). A late write
+    /// older than one of them must be stale, before and after a crash.
+    var removed: [Int: Removal] = [:]
+
+    struct Removal: Equatable {
+        var at: Int64
+        var deadToken: String?
+    }
 
     init(thread: Int, keyCount: Int, userCount: Int) {
         self.thread = thread
@@ -62,9 +71,22 @@ struct ThreadModel {
         for j in users.indices {
             users[j] = try store.user(userID: user(j))?.subscription
         }
+        // The tombstones a previous writer left, recovered with everything else.
+        removed = [:]
+        var index: [String: Int] = [:]
+        for k in keys.indices { index[device(k) + "\t" + app(k)] = k }
+        var found: [Int: Removal] = [:]
+        try store.forEachBackupTombstone { t in
+            if let k = index[t.deviceID + "\t" + t.appID] { found[k] = Removal(at: t.at, deadToken: nil) }
+            return true
+        }
+        removed = found
     }
 
-    mutating func setKey(_ k: Int, _ state: KeyState?) {
+    /// Sets a key's state; a removal then records its tombstone with `removedAt`.
+    mutating func setKey(_ k: Int, _ state: KeyState?, removedAt: Int64? = nil, bounced: Bool = false) {
+        if let old = keys[k], let at = removedAt { removed[k] = Removal(at: at, deadToken: bounced ? old.token : nil) }
+        if state != nil { removed[k] = nil }
         if let old = keys[k], holder[old.token] == k { holder[old.token] = nil }
         keys[k] = state
         if let t = state?.token { holder[t] = k }
@@ -78,7 +100,9 @@ struct ThreadModel {
     // MARK: The line format shared with the parent
 
     func encodeKey(_ k: Int) -> String {
-        guard let s = keys[k] else { return "K,\(k),-" }
+        // A removed key shows its tombstone's time, so that the parent checks tombstones
+        // survive a crash as records do.
+        guard let s = keys[k] else { return removed[k].map { "K,\(k),-,\($0.at)" } ?? "K,\(k),-" }
         return "K,\(k),\(s.token),\(s.user ?? "-"),\(s.platform.rawValue),\(s.authorization.rawValue),\(s.createdAt),\(s.updatedAt)"
     }
 

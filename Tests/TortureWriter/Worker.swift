@@ -75,6 +75,7 @@ final class Worker {
         case 68..<80: bounce()
         case 80..<88: uninstall(stale: false)
         case 88..<92: if t == 0 { sweep() } else { register(stale: false) }
+        case 92..<95: lateWrite()
         default:
             switch random(4) {
             case 0: register(stale: true)
@@ -204,7 +205,7 @@ final class Worker {
             outcome = removing ? .removed : .kept
         }
         var next = model
-        if outcome == .removed { next.setKey(k, nil) }
+        if outcome == .removed { next.setKey(k, nil, removedAt: at, bounced: true) }
         perform("bounce", next, keys: [k], users: []) {
             let result = try store.bounce(token: e.token, errorCode: code, providerTimestamp: providerTime, at: at)
             return result.outcome == outcome && result.category == category ? nil : "bounce returned \(result), expected \(outcome)"
@@ -215,7 +216,7 @@ final class Worker {
         guard let (k, at) = staleTarget(stale) else { return uninstall(stale: false) }
         let exists = model.keys[k] != nil
         var next = model
-        if exists && !stale { next.setKey(k, nil) }
+        if exists && !stale { next.setKey(k, nil, removedAt: at) }
         perform("uninstall", next, keys: [k], users: []) {
             do {
                 let outcome = try store.uninstall(deviceID: model.device(k), appID: model.app(k), at: at)
@@ -227,6 +228,42 @@ final class Worker {
         }
     }
 
+    /// A write that arrives after the removal it predates (issue 14), maybe from a previous
+    /// run that crashed: stale, and it changes nothing. A bounced token registered on
+    /// another key with a time before the bounce is stale too.
+    private func lateWrite() {
+        let candidates = model.removed.keys.sorted()
+        guard !candidates.isEmpty else { return register(stale: false) }
+        let k = candidates[random(candidates.count)]
+        let removal = model.removed[k]!
+        let at = removal.at - 1 - Int64(random(3))
+        let device = model.device(k), app = model.app(k)
+        var keys = [k]
+        let choice = random(5)
+        var other = k
+        if choice == 4, removal.deadToken != nil {
+            other = anyKey()
+            if other != k { keys.append(other) }
+        }
+        perform("late", model, keys: keys, users: []) {
+            let outcome: WriteOutcome
+            switch choice {
+            case 0: outcome = try store.changeUser(deviceID: device, appID: app, userID: nil, at: at)
+            case 1: outcome = try store.setAuthorization(deviceID: device, appID: app, authorization: .background, at: at)
+            case 2: outcome = try store.uninstall(deviceID: device, appID: app, at: at)
+            case 4 where removal.deadToken != nil:
+                outcome = try store.register(Registration(
+                    deviceID: model.device(other), appID: model.app(other), token: removal.deadToken!, platform: platform(),
+                    authorization: .foreground, userID: nil, at: at))
+            default:
+                outcome = try store.register(Registration(
+                    deviceID: device, appID: app, token: newToken(), platform: platform(), authorization: .foreground,
+                    userID: nil, at: at))
+            }
+            return outcome == .stale ? nil : "a late write (choice \(choice)) older than its key's removal returned \(outcome)"
+        }
+    }
+
     /// Thread 0 only: expires its Web Push tokens older than a recent bound.
     private func sweep() {
         let at = nextTime()
@@ -235,7 +272,7 @@ final class Worker {
         var keys: [Int] = []
         for k in model.keys.indices {
             if let s = model.keys[k], s.platform == .web, s.updatedAt < bound {
-                next.setKey(k, nil)
+                next.setKey(k, nil, removedAt: at)
                 keys.append(k)
             }
         }

@@ -22,13 +22,19 @@
 ///   s5 detail
 /// - addBounceCounts: a outcomes, b categories (their counts); s0 that many i64 counts,
 ///   outcomes then categories, each in raw-value order
+///
+/// The tombstone operations have no extension:
+/// - purgeTombstones (one shard of a sweep): at the sweep's time; aux the shard
+/// - restoreTombstone: a bit 0 bounced; at the removal's time; aux the token hash's bits;
+///   device, app
 struct Operation {
     enum Code: UInt8 {
         case register = 1, changeUser, setAuthorization, setSubscription, bounce, uninstall, expire
         case restoreKey, restoreUser, restoreChange, addBounceCounts
+        case purgeTombstones, restoreTombstone
 
         /// Whether the operation's encoding has the extension after the four strings.
-        var hasExtension: Bool { rawValue >= Code.restoreKey.rawValue }
+        var hasExtension: Bool { rawValue >= Code.restoreKey.rawValue && rawValue <= Code.addBounceCounts.rawValue }
     }
 
     static let extensionFixedSize = 28

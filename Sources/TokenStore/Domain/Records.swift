@@ -177,6 +177,9 @@ public struct StoreStatistics: Sendable, Equatable {
     public var users: Int = 0
     /// Tokens held in quarantine.
     public var quarantined: Int = 0
+    /// Tombstones kept, expired ones a sweep has not dropped yet included. They are never
+    /// counted in `tokens` or anywhere else.
+    public var tombstones: Int = 0
     /// Tokens per platform.
     public var byPlatform: [Platform: Int] = [:]
     /// Tokens per authorization.
@@ -185,4 +188,27 @@ public struct StoreStatistics: Sendable, Equatable {
     public var bouncesByOutcome: [BounceOutcome: Int] = [:]
     /// Bounces applied since the store was created, by category.
     public var bouncesByCategory: [BounceCategory: Int] = [:]
+}
+
+/// A removal's tombstone as a backup reads it (`TokenStore.forEachBackupTombstone`) and
+/// writes it back (`TokenStore.restore(_:)`).
+public struct Tombstone: Sendable, Equatable {
+    /// The device of the removed key.
+    public var deviceID: String
+    /// The app of the removed key.
+    public var appID: String
+    /// The removed token's hash: only the hash is kept, never the token. It is the store's
+    /// own 64-bit hash, opaque to callers and stable within a format version, so a backup
+    /// restores it as read.
+    public var tokenHash: UInt64
+    /// The event time of the removal, in milliseconds.
+    public var at: Int64
+    /// Whether a removing bounce left it, so that its token is dead on every key for
+    /// registrations older than `at`.
+    public var bounced: Bool
+
+    /// A tombstone with the given fields.
+    public init(deviceID: String, appID: String, tokenHash: UInt64, at: Int64, bounced: Bool) {
+        (self.deviceID, self.appID, self.tokenHash, self.at, self.bounced) = (deviceID, appID, tokenHash, at, bounced)
+    }
 }

@@ -8,7 +8,7 @@ extension Registry {
         let all: [Counter] = [
             .tokens, .users, .quarantined, .platformIOS, .platformAndroid, .platformWeb, .authForeground,
             .authProvisional, .authBackground, .bounceRemoved, .bounceQuarantined, .bounceKept, .bounceStale,
-            .bounceDead, .bounceMisconfigured, .bounceTransient, .bouncePayload, .bounceUnknown,
+            .bounceDead, .bounceMisconfigured, .bounceTransient, .bouncePayload, .bounceUnknown, .tombstones,
         ]
         var totals = [Counter: Int]()
         for (i, shard) in store.shards.enumerated() {
@@ -20,6 +20,7 @@ extension Registry {
         s.tokens = totals[.tokens] ?? 0
         s.users = totals[.users] ?? 0
         s.quarantined = totals[.quarantined] ?? 0
+        s.tombstones = totals[.tombstones] ?? 0
         for p in Platform.allCases { s.byPlatform[p] = totals[.platform(p)] ?? 0 }
         for a in Authorization.allCases { s.byAuthorization[a] = totals[.authorization(a)] ?? 0 }
         for o in BounceOutcome.allCases { s.bouncesByOutcome[o] = totals[.outcome(o)] ?? 0 }
@@ -56,7 +57,8 @@ extension Registry {
     }
 
     /// Checks, with every stripe locked: each record's checksum, that every key has its
-    /// token entry and its owner's user entry, that every user entry points back at a key the
+    /// token entry and its owner's user entry, that every tombstone stands alone on its key
+    /// and a bounced one has its dead-token entry, that every user entry points back at a key the
     /// user owns, and that the counters equal a recount.
     func verify() -> [String] {
         store.locks.withAll { () -> [String] in
@@ -75,6 +77,18 @@ extension Registry {
                         }
                         if HashIndex.stored(Registry.tokenHash(k.token)) != shard.index.hash(at: slot) {
                             problems.append("\(Shard.indexName(shard.number)): slot \(slot)'s hash is not its token's")
+                        }
+                        continue
+                    }
+                    if ref.kindBits == Ref.Kind.deadToken.rawValue {
+                        guard ref.shard < store.shards.count,
+                            let t = try? tombstoneRecord(ref.with(kind: .tombstone), in: store.shards[ref.shard]), t.isBounced
+                        else {
+                            problems.append("\(Shard.indexName(shard.number)): dead-token entry does not point at a bounced tombstone")
+                            continue
+                        }
+                        if HashIndex.stored(t.tokenHash) != shard.index.hash(at: slot) {
+                            problems.append("\(Shard.indexName(shard.number)): slot \(slot)'s hash is not its dead token's")
                         }
                         continue
                     }
@@ -175,6 +189,22 @@ extension Registry {
                         } catch {
                             problems.append("\(name): changelog of user record at \(ref.offset): \(error)")
                         }
+                    case Ref.Kind.tombstone.rawValue:
+                        let t = TombstoneRecord(file: shard.heap.file, offset: ref.offset)
+                        guard t.isPlausible, t.isSealed else {
+                            problems.append("\(name): tombstone at \(ref.offset) fails its checksum")
+                            continue
+                        }
+                        let keyHash = Registry.keyHash(t.device, t.app)
+                        if HashIndex.stored(keyHash) != shard.index.hash(at: slot) {
+                            problems.append("\(Shard.indexName(shard.number)): slot \(slot)'s hash is not its tombstone's")
+                        } else if (try? findKey(t.device, t.app, hash: keyHash)) != nil {
+                            problems.append("\(name): tombstone at \(ref.offset) shares its key with a live record")
+                        }
+                        recount[shard.number][Counter.tombstones.rawValue] += 1
+                        if t.isBounced, self.shard(t.tokenHash).index.find(t.tokenHash, { $0 == ref.with(kind: .deadToken) }) == nil {
+                            problems.append("\(name): bounced tombstone at \(ref.offset) has no dead-token entry")
+                        }
                     case Ref.Kind.app.rawValue:
                         let a = AppCounterRecord(file: shard.heap.file, offset: ref.offset)
                         if !(a.isPlausible && a.isSealed) { problems.append("\(name): app counter at \(ref.offset) fails its checksum") }
@@ -186,6 +216,7 @@ extension Registry {
             let checked: [Counter] = [
                 .tokens, .platformIOS, .platformAndroid, .platformWeb, .authForeground, .authProvisional, .authBackground,
                 .quarantined, .users, .subscribed, .optedIn, .unsubscribed, .foregroundEnabledUsers, .anyEnabledUsers,
+                .tombstones,
             ]
             for shard in store.shards {
                 for c in checked where shard.heap.counter(c) != recount[shard.number][c.rawValue] {

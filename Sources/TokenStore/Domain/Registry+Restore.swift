@@ -5,9 +5,10 @@
 extension Registry {
     /// Writes a key record with the given times, state and kept-bounce count.
     ///
-    /// Stale when the key already holds a record with a later event time. A record already
+    /// Stale when the key already holds a record with a later event time, or a tombstone, or
+    /// the token a dead mark, that refuses it as they refuse a registration. A record already
     /// at the key, and another key holding the same token, are replaced: the token stays
-    /// unique.
+    /// unique; a tombstone it passes goes.
     func restoreKey(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
         let device = op.s0, app = op.s1, token = op.s2, user = op.s3
         let hasUser = op.c & 1 != 0, quarantined = op.c & 2 != 0
@@ -19,13 +20,21 @@ extension Registry {
         var initial = ShardSet(store.shard(of: keyHash), store.shard(of: tokenHash))
         if hasUser { initial.insert(store.shard(of: Registry.userHash(user))) }
         return try locked(initial, exclusive: true) { scope in
-            let existing = try findKey(device, app, hash: keyHash).map { try checked($0.record) }
+            let found = try findKeyOrTombstone(device, app, hash: keyHash)
+            let existing = try found.key.map { try checked($0.record) }
             if let e = existing, op.at < e.eventAt { return (.stale, 0) }
-            let holder = try findToken(token, hash: tokenHash, scope: &scope).map { try checked($0.record) }
+            // Tombstones judge a restored record as they judge a registration.
+            let tombstone = found.tombstone
+            if let t = tombstone, refuses(t, in: shard(keyHash), at: op.at) { return (.stale, 0) }
+            var deadMark: DeadMark?
+            let holder = try findToken(token, hash: tokenHash, scope: &scope, deadMark: &deadMark, lookingForDeadMark: true)
+                .map { try checked($0.record) }
+            if let d = deadMark, refuses(d.tombstone, in: store.shards[d.shard], at: op.at) { return (.stale, 0) }
             if let e = existing {
                 if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
                 try scope.require(store.shard(of: e.tokenHash))
             }
+            if let t = tombstone, t.isBounced { try scope.require(store.shard(of: t.tokenHash)) }
             let holderIsElsewhere = holder.map {
                 $0.offset != existing?.offset || keyShardNumber($0) != store.shard(of: keyHash)
             } ?? false
@@ -34,6 +43,10 @@ extension Registry {
             }
             try reserve(scope)
             let lsn = try logAndApply(op, logging: logging) {
+                if let t = tombstone { try removeTombstone(t) }
+                if let d = deadMark, d.tombstone.offset != tombstone?.offset || d.shard != store.shard(of: keyHash) {
+                    clearDeadMark(d)
+                }
                 if holderIsElsewhere, let h = holder { try removeKey(h) }
                 if let e = existing { try removeKey(e) }
                 try insertKey(KeyFields(

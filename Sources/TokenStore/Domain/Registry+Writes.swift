@@ -20,7 +20,7 @@ extension Registry {
             try check(op.s0, "device id", Limits.maxDeviceIDBytes)
             try check(op.s1, "app id", Limits.maxAppIDBytes)
             if op.c != 0 { try check(op.s2, "user id", Limits.maxUserIDBytes) }
-        case .setAuthorization, .uninstall, .expire:
+        case .setAuthorization, .uninstall, .expire, .restoreTombstone:
             try check(op.s0, "device id", Limits.maxDeviceIDBytes)
             try check(op.s1, "app id", Limits.maxAppIDBytes)
         case .setSubscription: try check(op.s0, "user id", Limits.maxUserIDBytes)
@@ -34,7 +34,7 @@ extension Registry {
             if op.c & 1 != 0 { try check(op.s3, "user id", Limits.maxUserIDBytes) }
         case .restoreUser: try check(op.s0, "user id", Limits.maxUserIDBytes)
         case .restoreChange: try Validate.changeEntry(user: op.s0, device: op.s1, app: op.s2, token: op.s3, other: op.s4, detail: op.s5)
-        case .addBounceCounts: break  // only numbers, checked where they are applied
+        case .addBounceCounts, .purgeTombstones: break  // only numbers, checked where they are applied
         }
         do {
             switch op.code {
@@ -49,6 +49,8 @@ extension Registry {
             case .restoreUser: _ = try restoreUser(op, logging: false)
             case .restoreChange: _ = try restoreChange(op, logging: false)
             case .addBounceCounts: _ = try addBounceCounts(op, logging: false)
+            case .purgeTombstones: _ = try purgeTombstones(op, logging: false)
+            case .restoreTombstone: _ = try restoreTombstone(op, logging: false)
             }
         } catch let error as TokenStoreError where error.code == .notFound {
             // Not-found outcomes are never logged; nothing to do.
@@ -66,21 +68,35 @@ extension Registry {
         var initial = ShardSet(store.shard(of: keyHash), store.shard(of: tokenHash))
         if hasUser { initial.insert(store.shard(of: Registry.userHash(user))) }
         return try locked(initial, exclusive: true) { scope in
-            let existing = try findKey(device, app, hash: keyHash)
+            let found = try findKeyOrTombstone(device, app, hash: keyHash)
+            let existing = found.key
             if let e = existing?.record { _ = try checked(e) }
             if let e = existing?.record, op.at < e.eventAt { return (.stale, 0) }
-            let holder = try findToken(token, hash: tokenHash, scope: &scope)
+            // A removal's tombstone: a registration older than the removal is stale.
+            let tombstone = found.tombstone
+            if let t = tombstone, refuses(t, in: shard(keyHash), at: op.at) { return (.stale, 0) }
+            var deadMark: DeadMark?
+            let holder = try findToken(token, hash: tokenHash, scope: &scope, deadMark: &deadMark, lookingForDeadMark: true)
             if let h = holder?.record { _ = try checked(h) }
+            // A bounced token stays dead on every key for registrations older than the bounce.
+            if let d = deadMark, refuses(d.tombstone, in: store.shards[d.shard], at: op.at) { return (.stale, 0) }
             if let e = existing?.record {
                 if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
                 try scope.require(store.shard(of: e.tokenHash))
             }
+            if let t = tombstone, t.isBounced { try scope.require(store.shard(of: t.tokenHash)) }
             let holderIsElsewhere = holder.map { $0.record.offset != existing?.record.offset || keyShardNumber($0.record) != store.shard(of: keyHash) } ?? false
             if holderIsElsewhere, let h = holder?.record, h.user.count > 0 {
                 try scope.require(store.shard(of: Registry.userHash(h.user)))
             }
             try reserve(scope)
             let lsn = try logAndApply(op, logging: logging) {
+                // The registration is at or after the removal (or the tombstone expired): it
+                // reinstalls, and the tombstone and the token's dead mark go.
+                if let t = tombstone { try removeTombstone(t) }
+                if let d = deadMark, d.tombstone.offset != tombstone?.offset || d.shard != store.shard(of: keyHash) {
+                    clearDeadMark(d)
+                }
                 // Copied: the key's current owner may be freed below with its record.
                 let newOwner: [UInt8] = hasUser ? Array(user) : Array(existing?.record.user ?? Registry.none)
                 // The token moves here from another key: it is never duplicated.
@@ -147,6 +163,7 @@ extension Registry {
         if user.count > 0 { initial.insert(store.shard(of: Registry.userHash(user))) }
         return try locked(initial, exclusive: true) { scope in
             guard let found = try findKey(device, app, hash: keyHash)?.record else {
+                if try tombstoneRefuses(device, app, hash: keyHash, at: op.at) { return (.stale, 0) }
                 throw TokenStoreError(.notFound, "no token for that device and app")
             }
             let e = try checked(found)
@@ -202,6 +219,7 @@ extension Registry {
         let keyHash = Registry.keyHash(device, app)
         return try locked(ShardSet(store.shard(of: keyHash)), exclusive: true) { scope in
             guard let e = try findKey(device, app, hash: keyHash)?.record else {
+                if try tombstoneRefuses(device, app, hash: keyHash, at: op.at) { return (.stale, 0) }
                 throw TokenStoreError(.notFound, "no token for that device and app")
             }
             if op.at < e.eventAt { return (.stale, 0) }
@@ -267,6 +285,7 @@ extension Registry {
                 switch outcome {
                 case .removed:
                     try appendChange(to: e.user, .bounced, at: op.at, device: e.device, app: e.app, token: token, detail: code)
+                    try insertTombstone(for: e, at: op.at, bounced: true)
                     try removeKey(e)
                 case .quarantined:
                     if !e.isQuarantined {
@@ -289,6 +308,7 @@ extension Registry {
         let keyHash = Registry.keyHash(device, app)
         return try locked(ShardSet(store.shard(of: keyHash)), exclusive: true) { scope in
             guard let e = try findKey(device, app, hash: keyHash)?.record else {
+                if try tombstoneRefuses(device, app, hash: keyHash, at: op.at) { return (.stale, 0) }
                 throw TokenStoreError(.notFound, "no token for that device and app")
             }
             if op.at < e.eventAt { return (.stale, 0) }
@@ -297,6 +317,7 @@ extension Registry {
             try reserve(scope)
             let lsn = try logAndApply(op, logging: logging) {
                 try appendChange(to: e.user, .uninstalled, at: op.at, device: device, app: app, token: e.token)
+                try insertTombstone(for: e, at: op.at, bounced: false)
                 try removeKey(e)
             }
             return (.applied, lsn)
@@ -316,6 +337,7 @@ extension Registry {
             try reserve(scope)
             let lsn = try logAndApply(op, logging: logging) {
                 try appendChange(to: e.user, .expired, at: op.at, device: device, app: app, token: e.token)
+                try insertTombstone(for: e, at: op.at, bounced: false)
                 try removeKey(e)
             }
             return (true, lsn)

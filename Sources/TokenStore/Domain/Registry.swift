@@ -8,11 +8,14 @@ final class Registry: @unchecked Sendable {
     let store: ShardedStore
     let quarantineMisconfigured: Bool
     let changelogLimit: Int
+    /// How long a tombstone holds, in milliseconds of event time (fixed at creation).
+    let tombstoneRetention: Int64
 
     init(store: ShardedStore, options: StoreOptions) {
         self.store = store
         self.quarantineMisconfigured = options.quarantineMisconfigured
         self.changelogLimit = options.changelogLimit
+        self.tombstoneRetention = options.tombstoneRetention
     }
 
     // MARK: Hashes
@@ -95,6 +98,7 @@ final class Registry: @unchecked Sendable {
             case .user: UserRecord(pages: file, offset: offset).sealNow()
             case .change: ChangeRecord(pages: file, offset: offset).sealNow()
             case .app: AppCounterRecord(pages: file, offset: offset).sealNow()
+            case .tombstone: TombstoneRecord(pages: file, offset: offset).sealNow()
             case .free, nil: break  // freed later in the same write
             }
         }
@@ -141,13 +145,36 @@ final class Registry: @unchecked Sendable {
     /// The key record holding `token`, with the token entry's slot in the token's shard.
     /// Requires the key record's stripe, which it adds to `scope` when missing.
     func findToken(_ token: UnsafeRawBufferPointer, hash: UInt64, scope: inout LockScope) throws -> (slot: Int, record: KeyRecord)? {
+        var unused: DeadMark?
+        return try findToken(token, hash: hash, scope: &scope, deadMark: &unused, lookingForDeadMark: false)
+    }
+
+    /// `findToken`, noting on the same probe a removing bounce's dead mark on the token (see
+    /// `Registry+Tombstones.swift`) when `lookingForDeadMark`; it takes the tombstone's stripe.
+    func findToken(
+        _ token: UnsafeRawBufferPointer, hash: UInt64, scope: inout LockScope, deadMark: inout DeadMark?,
+        lookingForDeadMark: Bool
+    ) throws -> (slot: Int, record: KeyRecord)? {
         let tokenShard = shard(hash)
         while true {
             var found: KeyRecord?
             var missing: Int?
+            var mark: DeadMark?
             let held = scope.held
             let slot = try tokenShard.index.find(hash) { ref in
-                guard ref.kindBits == Ref.Kind.token.rawValue else { return false }
+                guard ref.kindBits == Ref.Kind.token.rawValue else {
+                    guard lookingForDeadMark, ref.kindBits == Ref.Kind.deadToken.rawValue else { return false }
+                    guard ref.shard < store.shards.count else { throw tokenShard.corrupt("dead-token entry names a missing shard") }
+                    guard held.contains(ref.shard) else {
+                        missing = ref.shard
+                        return true
+                    }
+                    let t = try tombstoneRecord(ref.with(kind: .tombstone), in: store.shards[ref.shard])
+                    if t.tokenHash == hash, mark.map({ $0.tombstone.eventAt < t.eventAt }) ?? true {
+                        mark = DeadMark(tombstone: t, shard: ref.shard)
+                    }
+                    return false
+                }
                 guard ref.shard < store.shards.count else { throw tokenShard.corrupt("token entry names a missing shard") }
                 guard held.contains(ref.shard) else {
                     missing = ref.shard
@@ -165,6 +192,7 @@ final class Registry: @unchecked Sendable {
                 try scope.require(missing)
                 continue
             }
+            deadMark = mark
             guard let slot, let found else { return nil }
             return (slot, found)
         }

@@ -27,6 +27,11 @@ public struct StoreOptions: Sendable, Equatable {
     /// The most changelog entries kept per user; older ones are dropped first. 1...4096.
     /// Fixed when the store is created.
     public var changelogLimit: Int = 64
+    /// How long the tombstone of a removal (uninstall, removing bounce, expiry sweep) holds,
+    /// in milliseconds of event time: while it holds, a late write to the key that is older
+    /// than the removal is stale. Whole seconds from 1 s to 2³²−1 s; default 30 days. Fixed
+    /// when the store is created, so that recovery judges each write as it was judged live.
+    public var tombstoneRetention: Int64 = StoreOptions.defaultTombstoneRetention
     /// Write-ahead log bytes after which the store checkpoints at the latest, bounding
     /// recovery work. It checkpoints sooner once the log passes the bytes the checkpoint
     /// would write, and five minutes after the last checkpoint.
@@ -38,8 +43,15 @@ public struct StoreOptions: Sendable, Equatable {
     /// dropped is in `TokenStore.droppedLog` (see `TokenStore.recover`).
     public var dropDamagedLog: Bool = false
 
-    /// The defaults: 64 shards, 1000 ms interval durability, removal on mismatch, 64 entries.
+    /// The defaults: 64 shards, 1000 ms interval durability, removal on mismatch, 64 entries,
+    /// tombstones kept 30 days.
     public init() {}
+
+    /// The default `tombstoneRetention`: 30 days, in milliseconds.
+    public static let defaultTombstoneRetention: Int64 = 30 * 86_400_000
+
+    /// The retentions a store accepts, in milliseconds (and they must be whole seconds).
+    public static let tombstoneRetentionRange: ClosedRange<Int64> = 1000...(Int64(UInt32.max) * 1000)
 }
 
 /// The documented size limits, in UTF-8 bytes. Larger values are rejected with `tooLarge`.

@@ -21,4 +21,12 @@ extension TokenStore {
         try checkOpen()
         try registry.forEachUserRecordSorted(body)
     }
+
+    /// Calls `body` with every tombstone that has not expired, in the order of
+    /// `forEachBackupRecord`, until it returns `false`. The same locking rules apply.
+    /// Expired tombstones are left out: they act nowhere, so a backup need not keep them.
+    public func forEachBackupTombstone(_ body: (Tombstone) throws -> Bool) throws {
+        try checkOpen()
+        try registry.forEachTombstoneSorted(body)
+    }
 }

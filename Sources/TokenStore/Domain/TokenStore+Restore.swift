@@ -100,4 +100,23 @@ extension TokenStore {
             }
         }
     }
+
+    /// Writes a tombstone back as `forEachBackupTombstone` read it. An earlier tombstone on
+    /// the key is replaced.
+    ///
+    /// - Returns: `.stale` when the key holds a token, or a tombstone with a later time.
+    /// - Throws: `invalidArgument` for a negative time; `tooLarge` for over-long ids.
+    @discardableResult
+    public func restore(_ tombstone: Tombstone) throws(TokenStoreError) -> WriteOutcome {
+        guard tombstone.at >= 0 else { throw TokenStoreError(.invalidArgument, "restored tombstone time must not be negative") }
+        return try write {
+            try withArguments(tombstone.deviceID, tombstone.appID, "", "") { device, app, _, _ in
+                try Validate.key(device, app)
+                var op = Operation(code: .restoreTombstone, a: tombstone.bounced ? 1 : 0, at: tombstone.at)
+                op.aux = Int64(bitPattern: tombstone.tokenHash)
+                (op.s0, op.s1) = (device, app)
+                return try registry.restoreTombstone(op, logging: true)
+            }
+        }
+    }
 }

@@ -30,6 +30,9 @@ public final class TokenStore: @unchecked Sendable {
         guard options.changelogLimit >= 1, options.changelogLimit <= 4096 else {
             throw TokenStoreError(.invalidArgument, "changelogLimit must be 1...4096")
         }
+        guard StoreOptions.tombstoneRetentionRange.contains(options.tombstoneRetention), options.tombstoneRetention % 1000 == 0 else {
+            throw TokenStoreError(.invalidArgument, "tombstoneRetention must be whole seconds, from 1 s to \(UInt32.max) s, in milliseconds")
+        }
         var registry: Registry?
         var times: ClosedRange<Int64>?
         let store = try ShardedStore(
@@ -52,12 +55,12 @@ public final class TokenStore: @unchecked Sendable {
         if !isClosed { try? registry.store.close() }
     }
 
-    /// The options a store runs with: shards, quarantine and the changelog limit are the
-    /// ones recorded at creation; the rest are the caller's.
+    /// The options a store runs with: shards, quarantine, the changelog limit and the
+    /// tombstone retention are the ones recorded at creation; the rest are the caller's.
     private static func effective(_ options: StoreOptions, _ store: ShardedStore) -> StoreOptions {
         var o = options
         o.shards = store.shards.count
-        (o.quarantineMisconfigured, o.changelogLimit) = store.createdOptions
+        (o.quarantineMisconfigured, o.changelogLimit, o.tombstoneRetention) = store.createdOptions
         return o
     }
 
@@ -185,7 +188,9 @@ public final class TokenStore: @unchecked Sendable {
         }
     }
 
-    /// Expires every token whose `updatedAt` is strictly older than `olderThan`.
+    /// Expires every token whose `updatedAt` is strictly older than `olderThan`, leaving a
+    /// tombstone at `at` for each, and drops the tombstones older than `at` by more than the
+    /// store's `tombstoneRetention`.
     /// - Returns: how many tokens were removed.
     /// - Complexity: O(tokens); each shard is locked in turn, never all at once.
     public func sweep(olderThan: Int64, platform: Platform? = nil, at: Int64) throws(TokenStoreError) -> Int {
@@ -213,6 +218,10 @@ public final class TokenStore: @unchecked Sendable {
                         }
                     }
                     if hit { removed += 1 }
+                }
+                // The sweep's time moves the shard's tombstone clock: what it expires goes.
+                _ = try write {
+                    try registry.purgeTombstones(Operation(code: .purgeTombstones, at: at, aux: Int64(shard)), logging: true)
                 }
             }
             return removed

@@ -5,6 +5,7 @@ enum RecordKind: UInt8 {
     case user = 3
     case app = 4
     case change = 5
+    case tombstone = 6
 }
 
 /// A record in a shard's heap, addressed by offset. Valid only under the shard's lock.

@@ -150,6 +150,12 @@ struct Heap {
         file.load(Heap.counterBase + c.rawValue * 8, as: Int64.self)
     }
 
+    /// Sets the counter to `value` when that is larger.
+    func raise(_ c: Counter, to value: Int64) {
+        let off = Heap.counterBase + c.rawValue * 8
+        if file.load(off, as: Int64.self) < value { file.store(value, off) }
+    }
+
     @inline(__always) func add(_ c: Counter, _ delta: Int64) {
         guard delta != 0 else { return }
         let off = Heap.counterBase + c.rawValue * 8
@@ -170,6 +176,12 @@ enum Counter: Int {
     case anyEnabledUsers
     case bounceRemoved, bounceQuarantined, bounceKept, bounceStale
     case bounceDead, bounceMisconfigured, bounceTransient, bouncePayload, bounceUnknown
+    /// Tombstones kept in the shard (never counted as tokens).
+    case tombstones
+    /// The latest event time of a removal or sweep applied to the shard: the clock that
+    /// tombstone retention is measured against. Only ever raised, by logged writes, so that
+    /// replay reaches the same value.
+    case tombstoneClock
 
     static func platform(_ p: Platform) -> Counter { Counter(rawValue: Counter.platformIOS.rawValue + Int(p.rawValue) - 1)! }
     static func authorization(_ a: Authorization) -> Counter {

@@ -1,9 +1,11 @@
 /// The store's manifest: format version, shard count and the last checkpoint, in one
-/// 64-byte checksummed file replaced atomically (write, fsync, rename, fsync directory).
+/// 72-byte checksummed file replaced atomically (write, fsync, rename, fsync directory).
 ///
 /// Layout: `magic "TSMANIFS" | u32 format | u32 shards | u64 checkpoint LSN |
 /// i64 checkpoint time | i64 created time | u8 quarantine | u8 log flags | u16 changelog limit |
-/// u32 checkpoint's offset in its segment | u64 log salt | u64 checksum`. The options that change what a logged write does
+/// u32 tombstone retention (seconds) | u64 log salt | u32 checkpoint's offset in its segment |
+/// 4 reserved | u64 checksum`. Format 2's manifest was 64 bytes, without the offset; it is
+/// read only to refuse its version by name. The options that change what a logged write does
 /// are fixed at creation, so that replay does exactly what the live write did.
 ///
 /// The log fields say which log recovery needs, so that a removed or replaced segment is
@@ -11,11 +13,12 @@
 /// segment holding the checkpoint LSN must exist. Bit 1: the log salt is that segment's.
 /// Manifests written before these fields hold zeros there, read as "not recorded"; the first
 /// open records them. A checkpoint lies anywhere in a segment (it does not start one, which
-/// would put file creation and syncs inside its pause); the offset names the segment, and
-/// zero, what older manifests hold, means the segment starts at the checkpoint.
+/// would put file creation and syncs inside its pause); the offset names the segment.
 struct Manifest: Equatable {
     static let magic: UInt64 = 0x5346_494E_414D_5354  // "TSMANIFS"
-    static let size = 64
+    static let size = 72
+    /// Format 2's size: read only to refuse the version by name.
+    static let legacySize = 64
     static let name = "MANIFEST"
 
     var formatVersion: UInt32 = TokenStore.formatVersion
@@ -36,6 +39,8 @@ struct Manifest: Equatable {
     var createdAt: Int64 = 0
     var quarantineMisconfigured = false
     var changelogLimit = 64
+    /// How long a removal's tombstone holds, in milliseconds of event time (whole seconds).
+    var tombstoneRetention: Int64 = StoreOptions.defaultTombstoneRetention
     /// Whether the store has created its log: from then on it must exist.
     var logCreated = false
     /// The salt of the segment at `checkpointSegmentStart`, when recorded.
@@ -58,20 +63,25 @@ struct Manifest: Equatable {
             b.storeBytes(of: flags, toByteOffset: 41, as: UInt8.self)
             b.storeBytes(of: logSalt ?? 0, toByteOffset: 48, as: UInt64.self)
             b.storeBytes(of: UInt16(clamping: changelogLimit), toByteOffset: 42, as: UInt16.self)
-            b.storeBytes(of: UInt32(checkpointLSN - checkpointSegmentStart), toByteOffset: 44, as: UInt32.self)
-            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
+            b.storeBytes(of: UInt32(clamping: tombstoneRetention / 1000), toByteOffset: 44, as: UInt32.self)
+            b.storeBytes(of: UInt32(checkpointLSN - checkpointSegmentStart), toByteOffset: 56, as: UInt32.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<64])), toByteOffset: 64, as: UInt64.self)
         }
         return bytes
     }
 
     /// Decodes and checks a manifest; unknown versions fail with `versionMismatch`.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(TokenStoreError) -> Manifest {
-        guard bytes.count == size, bytes.loadUnaligned(as: UInt64.self) == magic else {
+        guard bytes.count == size || bytes.count == legacySize, bytes.loadUnaligned(as: UInt64.self) == magic else {
             throw TokenStoreError(.corrupt, "\(name): not a TokenStore manifest")
         }
-        guard bytes.loadUnaligned(fromByteOffset: 56, as: UInt64.self) == hash64(UnsafeRawBufferPointer(rebasing: bytes[0..<56]))
+        let sum = bytes.count - 8
+        guard bytes.loadUnaligned(fromByteOffset: sum, as: UInt64.self) == hash64(UnsafeRawBufferPointer(rebasing: bytes[0..<sum]))
         else { throw TokenStoreError(.corrupt, "\(name): checksum mismatch") }
         let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        guard bytes.count == size || version != TokenStore.formatVersion else {
+            throw TokenStoreError(.corrupt, "\(name): \(bytes.count) bytes, expected \(size)")
+        }
         guard version == TokenStore.formatVersion else {
             throw TokenStoreError(.versionMismatch, "\(name): format version \(version), this library reads \(TokenStore.formatVersion); dump the store with the release that wrote it and load the dump with this one")
         }
@@ -83,12 +93,14 @@ struct Manifest: Equatable {
         guard limit >= 1, limit <= 4096 else {
             throw TokenStoreError(.corrupt, "\(name): changelog limit \(limit) out of range")
         }
+        let retentionSeconds = bytes.loadUnaligned(fromByteOffset: 44, as: UInt32.self)
+        guard retentionSeconds >= 1 else { throw TokenStoreError(.corrupt, "\(name): tombstone retention of 0 seconds") }
         let flags = bytes[41]
         guard flags & ~(logCreatedFlag | logSaltFlag) == 0, flags & logSaltFlag == 0 || flags & logCreatedFlag != 0 else {
             throw TokenStoreError(.corrupt, "\(name): unknown log flags \(flags)")
         }
         let checkpointLSN = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
-        let offset = UInt64(bytes.loadUnaligned(fromByteOffset: 44, as: UInt32.self))
+        let offset = UInt64(bytes.loadUnaligned(fromByteOffset: 56, as: UInt32.self))
         guard offset <= checkpointLSN, offset <= UInt64(WriteAheadLog.segmentSize - WriteAheadLog.headerSize) else {
             throw TokenStoreError(.corrupt, "\(name): checkpoint offset \(offset) lies outside a log segment")
         }
@@ -98,6 +110,7 @@ struct Manifest: Equatable {
             checkpointAt: bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self),
             createdAt: bytes.loadUnaligned(fromByteOffset: 32, as: Int64.self),
             quarantineMisconfigured: bytes[40] != 0, changelogLimit: limit,
+            tombstoneRetention: Int64(retentionSeconds) * 1000,
             logCreated: flags & logCreatedFlag != 0,
             logSalt: flags & logSaltFlag != 0 ? bytes.loadUnaligned(fromByteOffset: 48, as: UInt64.self) : nil)
     }
@@ -119,8 +132,8 @@ struct Manifest: Equatable {
             try StoreDirectory.checkOwnership(file)
             n = try file.read(into: buffer, at: 0)
         } catch { throw error.storeError }
-        guard n == size else { throw TokenStoreError(.corrupt, "\(name): \(n) bytes, expected \(size)") }
-        return try decode(UnsafeRawBufferPointer(rebasing: buffer[0..<size]))
+        guard n == size || n == legacySize else { throw TokenStoreError(.corrupt, "\(name): \(n) bytes, expected \(size)") }
+        return try decode(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
     }
 
     /// Replaces the manifest atomically and durably.

@@ -17,6 +17,11 @@ struct Ref: Hashable {
         case user = 3
         /// A per-app segment counter.
         case app = 4
+        /// A removed key's tombstone, in the key's shard like the key record it replaced.
+        case tombstone = 5
+        /// A bounced token's entry, in the token's shard, pointing at the tombstone the bounce
+        /// left: it keeps the token dead on every key for registrations older than the bounce.
+        case deadToken = 6
     }
 
     init(raw: UInt64) { self.raw = raw }

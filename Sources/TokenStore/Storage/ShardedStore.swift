@@ -19,8 +19,8 @@ final class ShardedStore: @unchecked Sendable {
     private(set) var wal: WriteAheadLog!
     private var manifest: Manifest
     /// The options fixed at creation, as the manifest records them.
-    var createdOptions: (quarantineMisconfigured: Bool, changelogLimit: Int) {
-        (manifest.quarantineMisconfigured, manifest.changelogLimit)
+    var createdOptions: (quarantineMisconfigured: Bool, changelogLimit: Int, tombstoneRetention: Int64) {
+        (manifest.quarantineMisconfigured, manifest.changelogLimit, manifest.tombstoneRetention)
     }
     private let lockFile: FileDescriptor
     private let checkpointLogBytes: Int
@@ -100,7 +100,8 @@ final class ShardedStore: @unchecked Sendable {
                 if options.mustExist { throw TokenStoreError(.notFound, "no store at that path") }
                 manifest = Manifest(
                     shards: options.shards, createdAt: currentMillis(),
-                    quarantineMisconfigured: options.quarantineMisconfigured, changelogLimit: options.changelogLimit)
+                    quarantineMisconfigured: options.quarantineMisconfigured, changelogLimit: options.changelogLimit,
+                    tombstoneRetention: options.tombstoneRetention)
                 created = true
             }
             shardBits = manifest.shards.trailingZeroBitCount

@@ -7,17 +7,20 @@ enum DumpCommand: Command {
     static let help = """
         Usage: tokenstore dump PATH
 
-        Writes a consistent snapshot of the whole store to stdout as NDJSON (dump format 2),
+        Writes a consistent snapshot of the whole store to stdout as NDJSON (dump format 3),
         so that `tokenstore dump OLD | tokenstore load NEW` restores the same store, and
         `dump` of NEW gives the same bytes:
 
         1. a header with the format version and the options fixed at creation:
-           {"tokenstore_dump":2,"shards":N,"quarantine_misconfigured":B,"changelog_limit":N}
+           {"tokenstore_dump":3,"shards":N,"quarantine_misconfigured":B,"changelog_limit":N,
+            "tombstone_retention_ms":N}
         2. per user: a "user" record (subscription, when it was set, opted_in_at,
            unsubscribed_at), then a "change" record per changelog entry, oldest first;
         3. a "token" record per token: owner, platform, authorization, created_at,
            updated_at, the key's last event time (event_at), quarantine, kept bounces;
-        4. a "bounce_statistics" record: bounces so far by outcome and by category.
+        4. a "tombstone" record per removal still within the retention: the key, the
+           removed token's hash, the removal's time (at), and whether a bounce made it;
+        5. a "bounce_statistics" record: bounces so far by outcome and by category.
 
         Records come shard by shard, sorted within each shard, so the same contents always
         give the same bytes. `load --help` lists every record's fields. The tool holds the
@@ -42,6 +45,13 @@ enum DumpCommand: Command {
                 }
                 try store.forEachBackupRecord { record in
                     out.write(bytes: BackupRecord.line(for: record))
+                    out.line("")
+                    written += 1
+                    progress.update(written)
+                    return !out.failed
+                }
+                try store.forEachBackupTombstone { tombstone in
+                    out.write(bytes: BackupRecord.line(for: tombstone))
                     out.line("")
                     written += 1
                     progress.update(written)

@@ -12,9 +12,9 @@ enum LoadCommand: Command {
         dump's header, a dump's record or an event. Blank lines are skipped.
 
         A dump (see `tokenstore dump --help`) starts with its header. A new store is created
-        with the header's shards, quarantine option and changelog limit, except those the
-        command line sets; an existing store keeps its own, and a note on stderr says so when
-        they differ. Records put state back as it was and add no changelog entries of their
+        with the header's shards, quarantine option, changelog limit and tombstone retention,
+        except those the command line sets; an existing store keeps its own, and a note on
+        stderr says so when they differ. Records put state back as it was and add no changelog entries of their
         own (absent optional members mean never, empty, false or zero):
           {"record":"user","user_id":U,"subscription":"subscribed|opted_in|unsubscribed",
            "subscription_at":MS,"opted_in_at":MS,"unsubscribed_at":MS}
@@ -23,6 +23,8 @@ enum LoadCommand: Command {
           {"record":"token","device_id":D,"app_id":A,"token":T,"platform":P,"authorization":Z,
            "user_id":U (optional),"created_at":MS,"updated_at":MS,"event_at":MS,
            "quarantined":true (optional),"kept_bounces":N (optional)}
+          {"record":"tombstone","device_id":D,"app_id":A,"token_hash":"16 hex digits","at":MS,
+           "bounced":true (optional)}
           {"record":"bounce_statistics","by_outcome":{"removed":N,...},"by_category":{"dead":N,...}}
         Into a store that holds data, users and tokens go by event time as events do (a later
         stored write wins), changelog entries are appended, and bounce statistics add up.
@@ -46,8 +48,8 @@ enum LoadCommand: Command {
         rejected the command exits 1, naming how many and the first line numbers. Progress
         shows on stderr when it is a terminal.
 
-        --shards, --changelog-limit and --quarantine-misconfigured are fixed when a store is
-        created: an existing store keeps its own, and a note on stderr says when they differ.
+        --shards, --changelog-limit, --quarantine-misconfigured and --tombstone-retention-days
+        are fixed when a store is created: an existing store keeps its own, and a note on stderr says when they differ.
 
         Options:
           --strict                   stop at the first rejected line: the lines before it stay

@@ -3,26 +3,31 @@ import TokenStore
 /// The first line of a dump: the dump format's version and the options fixed when the store
 /// was created, so that `load` creates the same store.
 ///
-/// `{"tokenstore_dump":2,"shards":4,"quarantine_misconfigured":false,"changelog_limit":64}`
+/// `{"tokenstore_dump":3,"shards":4,"quarantine_misconfigured":false,"changelog_limit":64,"tombstone_retention_ms":2592000000}`
 ///
 /// Version 1 had no header: a stream of `set_subscription` and `register` events, which
 /// `load` still applies as events. Version 2 adds this header and writes state records
-/// (`BackupRecord`) instead of events, so that every field survives.
+/// (`BackupRecord`) instead of events, so that every field survives. Version 3 adds the
+/// tombstone retention to the header and `tombstone` records; a version 2 header reads as
+/// the default retention.
 struct DumpHeader: Equatable {
     /// The member that marks a header line; its value is the format version.
     static let marker = "tokenstore_dump"
     /// The version this tool writes, and the newest it reads.
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
     var shards: Int
     var quarantineMisconfigured: Bool
     var changelogLimit: Int
+    /// `StoreOptions.tombstoneRetention`, in milliseconds.
+    var tombstoneRetention: Int64
 
     /// The header of a store that runs with `options`.
     init(_ options: StoreOptions) {
         shards = options.shards
         quarantineMisconfigured = options.quarantineMisconfigured
         changelogLimit = options.changelogLimit
+        tombstoneRetention = options.tombstoneRetention
     }
 
     /// Validates a header line's members.
@@ -43,8 +48,17 @@ struct DumpHeader: Equatable {
         guard let quarantine = try reader.optionalBool("quarantine_misconfigured") else {
             throw EventError("dump header: missing field \"quarantine_misconfigured\"")
         }
+        var retention = StoreOptions.defaultTombstoneRetention
+        if version >= 3 {
+            let range = StoreOptions.tombstoneRetentionRange
+            guard let ms = try reader.optionalCount("tombstone_retention_ms", max: range.upperBound), range.contains(ms), ms % 1000 == 0 else {
+                throw EventError("dump header: \"tombstone_retention_ms\" must be whole seconds from 1000 to \(range.upperBound)")
+            }
+            retention = ms
+        }
         try reader.rejectUnknown()
         (self.shards, self.changelogLimit, self.quarantineMisconfigured) = (Int(shards), Int(limit), quarantine)
+        self.tombstoneRetention = retention
     }
 
     /// What a line is, as far as the header goes.
@@ -70,12 +84,19 @@ struct DumpHeader: Equatable {
         if !keeping.contains("--shards") { options.shards = shards }
         if !keeping.contains("--changelog-limit") { options.changelogLimit = changelogLimit }
         if !keeping.contains("--quarantine-misconfigured") { options.quarantineMisconfigured = quarantineMisconfigured }
+        if !keeping.contains("--tombstone-retention-days") { options.tombstoneRetention = tombstoneRetention }
     }
 
     /// The creation options in words, for messages.
     var summary: String {
         "shards \(shards), changelog limit \(changelogLimit), "
             + (quarantineMisconfigured ? "quarantine on mismatch" : "removal on mismatch")
+            + ", tombstones kept \(DumpHeader.describe(tombstoneRetention))"
+    }
+
+    /// A retention in words: whole days when it is, else seconds.
+    static func describe(_ retention: Int64) -> String {
+        retention % 86_400_000 == 0 ? "\(retention / 86_400_000) days" : "\(retention / 1000) s"
     }
 
     /// The header line, without the newline.
@@ -86,6 +107,7 @@ struct DumpHeader: Equatable {
         writer.field("shards", shards)
         writer.field("quarantine_misconfigured", quarantineMisconfigured)
         writer.field("changelog_limit", changelogLimit)
+        writer.field("tombstone_retention_ms", tombstoneRetention)
         writer.endObject()
         return writer.bytes
     }
@@ -99,6 +121,7 @@ struct DumpHeader: Equatable {
 /// {"record":"change","user_id":U,"at":MS,"kind":K,"device_id":D,"app_id":A,"token":T,"other_user_id":U,"detail":X}
 /// {"record":"token","device_id":D,"app_id":A,"token":T,"platform":P,"authorization":Z,"user_id":U,
 ///  "created_at":MS,"updated_at":MS,"event_at":MS,"quarantined":true,"kept_bounces":N}
+/// {"record":"tombstone","device_id":D,"app_id":A,"token_hash":"16 hex digits","at":MS,"bounced":true}
 /// {"record":"bounce_statistics","by_outcome":{"removed":N,…},"by_category":{"dead":N,…}}
 /// ```
 /// Members that are absent mean never, empty, false or zero; `dump` leaves them out.
@@ -107,11 +130,12 @@ enum BackupRecord {
     case change(userID: String, entry: ChangeEntry)
     case token(TokenRecord, eventAt: Int64, keptBounces: Int)
     case bounceStatistics(byOutcome: [BounceOutcome: Int], byCategory: [BounceCategory: Int])
+    case tombstone(Tombstone)
 
     /// The member that marks a record line; its value names the record.
     static let marker = "record"
     /// The record names accepted on the `record` member.
-    static let names = ["user", "change", "token", "bounce_statistics"]
+    static let names = ["user", "change", "token", "tombstone", "bounce_statistics"]
 
     /// The record's name, as `load` reports it.
     var name: String {
@@ -120,6 +144,7 @@ enum BackupRecord {
         case .change: return "change"
         case .token: return "token"
         case .bounceStatistics: return "bounce_statistics"
+        case .tombstone: return "tombstone"
         }
     }
 
@@ -182,6 +207,17 @@ enum BackupRecord {
             }
             try reader.rejectUnknown()
             self = .bounceStatistics(byOutcome: byOutcome, byCategory: byCategory)
+        case "tombstone":
+            let deviceID = try reader.id("device_id", limit: Limits.maxDeviceIDBytes)
+            let appID = try reader.id("app_id", limit: Limits.maxAppIDBytes)
+            let hashText = try reader.id("token_hash", limit: 16)
+            guard hashText.utf8.count == 16, hashText.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+                let tokenHash = UInt64(hashText, radix: 16)
+            else { throw EventError("tombstone record: \"token_hash\" must be 16 lowercase hex digits") }
+            let at = try reader.time("at")
+            let bounced = try reader.optionalBool("bounced") ?? false
+            try reader.rejectUnknown()
+            self = .tombstone(Tombstone(deviceID: deviceID, appID: appID, tokenHash: tokenHash, at: at, bounced: bounced))
         default:
             throw EventError("unknown record \(Event.display(kind)); expected one of \(BackupRecord.names.joined(separator: ", "))")
         }
@@ -202,6 +238,8 @@ enum BackupRecord {
         case .bounceStatistics(let byOutcome, let byCategory):
             try store.restoreBounceStatistics(byOutcome: byOutcome, byCategory: byCategory)
             return .applied
+        case .tombstone(let tombstone):
+            return try store.restore(tombstone)
         }
     }
 
@@ -255,6 +293,21 @@ enum BackupRecord {
         writer.field("event_at", record.eventAt)
         if record.isQuarantined { writer.field("quarantined", true) }
         if record.keptBounces > 0 { writer.field("kept_bounces", record.keptBounces) }
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// The tombstone's line, without the newline.
+    static func line(for tombstone: Tombstone) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field(marker, "tombstone")
+        writer.field("device_id", tombstone.deviceID)
+        writer.field("app_id", tombstone.appID)
+        let hex = String(tombstone.tokenHash, radix: 16)
+        writer.field("token_hash", String(repeating: "0", count: 16 - hex.utf8.count) + hex)
+        writer.field("at", tombstone.at)
+        if tombstone.bounced { writer.field("bounced", true) }
         writer.endObject()
         return writer.bytes
     }

@@ -3,7 +3,7 @@ import TokenStore
 /// Options for commands that open a store for writing (`load`, `sweep`).
 enum StoreFlags {
     /// The valued options every writing command accepts.
-    static let writeOptions: Set<String> = ["--shards", "--durability", "--changelog-limit"]
+    static let writeOptions: Set<String> = ["--shards", "--durability", "--changelog-limit", "--tombstone-retention-days"]
     static let writeFlags: Set<String> = ["--quarantine-misconfigured"]
 
     static let help = """
@@ -12,13 +12,18 @@ enum StoreFlags {
           --durability MODE          none | always | interval (1000 ms) | Nms, e.g. 250ms
           --changelog-limit N        changelog entries kept per user, 1...4096 (default 64,
                                      or the dump header's)
+          --tombstone-retention-days N
+                                     days of event time a removal's tombstone refuses late
+                                     writes, 1...49710 (default 30, or the dump header's)
           --quarantine-misconfigured quarantine tokens on sender/credential-mismatch
                                      bounces instead of removing them (default: remove, or
                                      the dump header's choice)
         """
 
     /// The options that take effect only when a store is created.
-    static let creationOptions: Set<String> = ["--shards", "--changelog-limit", "--quarantine-misconfigured"]
+    static let creationOptions: Set<String> = [
+        "--shards", "--changelog-limit", "--quarantine-misconfigured", "--tombstone-retention-days",
+    ]
 
     /// The creation options the command line sets.
     static func creationOptionsGiven(in arguments: ParsedArguments) -> Set<String> {
@@ -43,6 +48,13 @@ enum StoreFlags {
                 throw .usage("--changelog-limit must be a number from 1 to 4096")
             }
             options.changelogLimit = limit
+        }
+        if let text = arguments["--tombstone-retention-days"] {
+            // Whole days keep the flag simple; the store takes any whole number of seconds.
+            guard let days = Int64(text), days >= 1, days <= Int64(UInt32.max) / 86_400 else {
+                throw .usage("--tombstone-retention-days must be a number from 1 to 49710")
+            }
+            options.tombstoneRetention = days * 86_400_000
         }
         if arguments.has("--quarantine-misconfigured") { options.quarantineMisconfigured = true }
         return options

@@ -190,10 +190,10 @@ import TokenStore
             let late = try CLI.run(["load", dir + "/a", "-"], stdin: CLI.register("d", "a", "t", at: CLI.t0) + "\n" + header + "\n")
             #expect(late.status == 1)
             #expect(late.stderr.contains("line 2: a dump header belongs on the first line only"))
-            let future = #"{"tokenstore_dump":3,"shards":4,"quarantine_misconfigured":false,"changelog_limit":64}"#
+            let future = #"{"tokenstore_dump":4,"shards":4,"quarantine_misconfigured":false,"changelog_limit":64}"#
             let newer = try CLI.run(["load", dir + "/b", "-", "--strict"], stdin: future + "\n")
             #expect(newer.status == 1)
-            #expect(newer.stderr.contains("line 1: dump header: format version 3 is newer than this tool reads (2)"))
+            #expect(newer.stderr.contains("line 1: dump header: format version 4 is newer than this tool reads (3)"))
             #expect(!FileManager.default.fileExists(atPath: dir + "/b"), "a strict stop at line 1 creates no store")
         }
     }

@@ -170,7 +170,7 @@ import TokenStore
             }
             #expect(original.quarantined == 1)
             let (dump, load) = try dumpAndLoad(from: dir + "/original", into: dir + "/copy")
-            #expect(dump.lines.first == #"{"tokenstore_dump":2,"shards":4,"quarantine_misconfigured":true,"changelog_limit":7}"#)
+            #expect(dump.lines.first == #"{"tokenstore_dump":3,"shards":4,"quarantine_misconfigured":true,"changelog_limit":7,"tombstone_retention_ms":2592000000}"#)
             #expect(load.stderr.isEmpty)
             let copy = try CLI.withStore(dir + "/copy") { store throws in
                 #expect(store.options.shards == 4)
@@ -228,7 +228,7 @@ import TokenStore
         }
     }
 
-    @Test func dumpWritesTheHeaderThenUsersWithTheirChangesThenTokensThenStatistics() throws {
+    @Test func dumpWritesTheHeaderThenUsersWithTheirChangesThenTokensThenTombstonesThenStatistics() throws {
         try CLI.withTemporaryDirectory { dir throws in
             try CLI.withStore(dir + "/s") { try populate($0) }
             let dump = try CLI.run(["dump", dir + "/s"])
@@ -241,7 +241,9 @@ import TokenStore
             #expect(kinds.last == "bounce_statistics")
             let firstToken = try #require(kinds.firstIndex(of: "token"))
             #expect(kinds[1..<firstToken].allSatisfy { $0 == "user" || $0 == "change" })
-            #expect(kinds[firstToken..<(kinds.count - 1)].allSatisfy { $0 == "token" })
+            let firstTombstone = kinds.firstIndex(of: "tombstone") ?? (kinds.count - 1)
+            #expect(kinds[firstToken..<firstTombstone].allSatisfy { $0 == "token" })
+            #expect(kinds[firstTombstone..<(kinds.count - 1)].allSatisfy { $0 == "tombstone" })
             #expect(kinds.count(where: { $0 == "token" }) == 8)
             #expect(kinds[1] == "user")
         }
@@ -286,6 +288,73 @@ import TokenStore
             let copy = try CLI.withStore(dir + "/copy") { try Snapshot.take($0) }
             #expect(copy == original)
             #expect(try CLI.run(["dump", dir + "/copy"]).stdout == (try CLI.run(["dump", dir + "/original"])).stdout)
+        }
+    }
+}
+
+/// Issue 14 in the dump format: the header's tombstone retention and the tombstone records.
+@Suite struct CLITombstoneDumpTests {
+    private static let t0: Int64 = 1_795_860_000_000
+
+    @Test func aFormatTwoHeaderLoadsWithTheDefaultTombstoneRetention() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            let header = #"{"tokenstore_dump":2,"shards":4,"quarantine_misconfigured":false,"changelog_limit":64}"#
+            let load = try CLI.run(["load", dir + "/s", "-", "--strict"], stdin: header + "\n")
+            #expect(load.status == 0, "\(load.stderr)")
+            try CLI.withStore(dir + "/s") { store throws in
+                #expect(store.options.tombstoneRetention == StoreOptions.defaultTombstoneRetention)
+            }
+        }
+    }
+
+    @Test func theRetentionFlagOverridesTheHeadersForANewStore() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            let header = #"{"tokenstore_dump":3,"shards":4,"quarantine_misconfigured":false,"changelog_limit":64,"tombstone_retention_ms":604800000}"#
+            #expect(try CLI.run(["load", dir + "/header", "-"], stdin: header + "\n").status == 0)
+            #expect(try CLI.run(["load", dir + "/flag", "-", "--tombstone-retention-days", "3"], stdin: header + "\n").status == 0)
+            try CLI.withStore(dir + "/header") { store throws in #expect(store.options.tombstoneRetention == 7 * 86_400_000) }
+            try CLI.withStore(dir + "/flag") { store throws in #expect(store.options.tombstoneRetention == 3 * 86_400_000) }
+            let stat = try CLI.run(["stat", dir + "/flag"])
+            #expect(stat.stdout.contains("tombstones kept:  3 days"))
+        }
+    }
+
+    @Test func aRetentionFlagOutOfRangeIsAUsageError() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            for bad in ["0", "-1", "49711", "2.5", "x", "99999999999999999"] {
+                let run = try CLI.run(["load", dir + "/s", "-", "--tombstone-retention-days", bad], stdin: "")
+                #expect(run.status == 1, "\(bad)")
+                #expect(run.stderr.contains("--tombstone-retention-days must be a number from 1 to 49710"), "\(bad)")
+            }
+        }
+    }
+
+    @Test func aLoadedTombstoneRefusesALateRegistrationOfItsKey() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            let tokenHash = String(ModelStore.hash(CLI.apnsToken(1)), radix: 16)
+            let padded = String(repeating: "0", count: 16 - tokenHash.count) + tokenHash
+            let lines = [
+                #"{"tokenstore_dump":3,"shards":4,"quarantine_misconfigured":false,"changelog_limit":64,"tombstone_retention_ms":2592000000}"#,
+                #"{"record":"tombstone","device_id":"d","app_id":"a","token_hash":"\#(padded)","at":\#(Self.t0 + 100),"bounced":true}"#,
+                CLI.register("d", "a", CLI.apnsToken(1), at: Self.t0 + 50),
+                CLI.register("other", "a", CLI.apnsToken(1), at: Self.t0 + 60),
+            ]
+            let load = try CLI.run(["load", dir + "/s", "-", "--strict"], stdin: lines.joined(separator: "\n") + "\n")
+            #expect(load.status == 0, "\(load.stderr)")
+            #expect(load.stdout.contains("applied 1, stale 2"), "\(load.stdout)")
+            let dump = try CLI.run(["dump", dir + "/s"])
+            #expect(dump.lines.contains(#"{"record":"tombstone","device_id":"d","app_id":"a","token_hash":"\#(padded)","at":\#(Self.t0 + 100),"bounced":true}"#))
+        }
+    }
+
+    @Test func aTombstoneRecordWithABadHashIsRejected() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            for hash in ["", "123", "ABCDEF0123456789", "0123456789abcdeg", "0123456789abcdef0"] {
+                let line = #"{"record":"tombstone","device_id":"d","app_id":"a","token_hash":"\#(hash)","at":1}"#
+                let load = try CLI.run(["load", dir + "/s", "-"], stdin: line + "\n")
+                #expect(load.status == 1, "\(hash)")
+                #expect(load.stderr.contains("token_hash"), "\(hash): \(load.stderr)")
+            }
         }
     }
 }

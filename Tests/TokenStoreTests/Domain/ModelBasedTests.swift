@@ -234,6 +234,15 @@ enum ModelOp: CustomStringConvertible {
         _ store: TokenStore, _ model: ModelStore, full: Bool, exportAll: Bool, enumerate: Bool
     ) throws -> [String] {
         var problems: [String] = []
+        // Tombstones (issue 14), compared whole on full checks: the model keeps every one.
+        if full {
+            func sorted(_ t: [Tombstone]) -> [Tombstone] { t.sorted { ($0.deviceID, $0.appID) < ($1.deviceID, $1.appID) } }
+            var actual: [Tombstone] = []
+            try store.forEachBackupTombstone { actual.append($0); return true }
+            if sorted(actual) != sorted(model.allTombstones()) {
+                problems.append("tombstones: expected \(sorted(model.allTombstones())), got \(sorted(actual))")
+            }
+        }
         // Tokens per key.
         for key in keys {
             let actual = try store.token(deviceID: key.device, appID: key.app)
@@ -401,12 +410,21 @@ enum ModelOp: CustomStringConvertible {
         /// A key: usually one that holds a token.
         func someKey(_ rng: inout DomainRNG, existing percent: Int = 85) -> ModelKey {
             if rng.chance(percent), let key = existingKey(&rng) { return key }
+            if rng.chance(40), !model.tombstones.isEmpty { return rng.pick(model.tombstones.keys.sorted()) }
             return rng.pick(ModelBasedTests.keys)
         }
 
         /// An event time for a write on `key`: fresh, or deliberately stale, or a tie when that is safe.
         mutating func time(for key: ModelKey, _ rng: inout DomainRNG, allowTie: Bool = true) -> Int64 {
-            guard let record = model.records[key] else { return tick(&rng) }
+            guard let record = model.records[key] else {
+                // A late write to a removed key: older than its tombstone (stale), or a tie (applies).
+                if let tombstone = model.tombstones[key] {
+                    let roll = rng.int(100)
+                    if roll < 25 { return tombstone.at - 1 - Int64(rng.int(3000)) }
+                    if roll < 30 { return tombstone.at }
+                }
+                return tick(&rng)
+            }
             let roll = rng.int(100)
             if roll < 10 { return record.eventTime - 1 - Int64(rng.int(3000)) }
             if roll < 15, allowTie, record.lastTouch == record.eventTime { return record.eventTime }
@@ -473,6 +491,10 @@ enum ModelOp: CustomStringConvertible {
                 fromOtherKey = true
             } else if roll < 68, !retired.isEmpty {
                 token = rng.pick(retired)
+            } else if roll < 76, let dead = model.tombstones.values.filter(\.bounced).map(\.token).sorted().first(where: { _ in rng.chance(50) }) {
+                // A bounced token coming back, often from before the bounce (stale on any key).
+                token = dead
+                fromOtherKey = true
             } else {
                 token = freshToken(platform, &rng)
             }
@@ -480,7 +502,10 @@ enum ModelOp: CustomStringConvertible {
             if retired.count > 64 { retired.removeFirst(retired.count - 64) }
             let user: String? = rng.chance(25) ? nil : rng.pick(ModelBasedTests.users)
             let authorization = rng.pick(Authorization.allCases)
-            let at = time(for: key, &rng, allowTie: !fromOtherKey)
+            var at = time(for: key, &rng, allowTie: !fromOtherKey)
+            if let mark = model.deadMark(token), let bounce = model.tombstones[mark], rng.chance(60) {
+                at = rng.chance(80) ? bounce.at - 1 - Int64(rng.int(3000)) : bounce.at
+            }
             return .register(Registration(deviceID: key.device, appID: key.app, token: token, platform: platform,
                                           authorization: authorization, userID: user, at: at))
         }

@@ -32,6 +32,20 @@ struct ModelRecord: Equatable {
     }
 }
 
+/// A removal's tombstone as the reference model keeps it (issue 14). The model keeps the token
+/// itself; the engine keeps only its hash. Retention does not act in the model: its runs span
+/// minutes of event time, far below the default 30 days (TombstoneTests covers retention).
+struct ModelTombstone: Equatable {
+    var token: String
+    var at: Int64
+    /// Left by a removing bounce, and the token not registered again since: dead on every key.
+    var bounced: Bool
+
+    func tombstone(_ key: ModelKey) -> Tombstone {
+        Tombstone(deviceID: key.device, appID: key.app, tokenHash: ModelStore.hash(token), at: at, bounced: bounced)
+    }
+}
+
 /// A user as the reference model keeps it.
 struct ModelUser: Equatable {
     var state = UserState(subscription: .subscribed, optedInAt: nil, unsubscribedAt: nil)
@@ -66,6 +80,7 @@ final class ModelStore {
     let quarantineMisconfigured: Bool
     private(set) var records: [ModelKey: ModelRecord] = [:]
     private(set) var byToken: [String: ModelKey] = [:]
+    private(set) var tombstones: [ModelKey: ModelTombstone] = [:]
     var users: [String: ModelUser] = [:]
     private(set) var bouncesByOutcome: [BounceOutcome: Int] = [:]
     private(set) var bouncesByCategory: [BounceCategory: Int] = [:]
@@ -103,6 +118,22 @@ final class ModelStore {
 
     // MARK: Helpers
 
+    static func hash(_ token: String) -> UInt64 {
+        var token = token
+        return token.withUTF8 { Registry.tokenHash(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The key whose tombstone holds `token` dead (a removing bounce's, not yet cleared).
+    func deadMark(_ token: String) -> ModelKey? {
+        tombstones.first { $0.value.bounced && $0.value.token == token }?.key
+    }
+
+    /// Whether the key's tombstone makes a write at `at` stale.
+    private func refused(_ key: ModelKey, at: Int64) -> Bool {
+        if let t = tombstones[key], at < t.at { return true }
+        return false
+    }
+
     private func ensureUser(_ user: String) {
         if users[user] == nil { users[user] = ModelUser() }
     }
@@ -134,6 +165,12 @@ final class ModelStore {
         let key = ModelKey(device: r.deviceID, app: r.appID)
         let old = records[key]
         if let old, r.at < old.eventTime { return .write(.stale) }
+        // Issue 14: the key's tombstone, and a bounce's dead mark on the token, refuse older registrations.
+        if refused(key, at: r.at) { return .write(.stale) }
+        let mark = deadMark(r.token)
+        if let mark, r.at < tombstones[mark]!.at { return .write(.stale) }
+        tombstones[key] = nil
+        if let mark, mark != key { tombstones[mark]!.bounced = false }
         let newOwner = r.userID ?? old?.userID
         if let user = r.userID { ensureUser(user) }
 
@@ -202,7 +239,7 @@ final class ModelStore {
 
     func changeUser(_ key: ModelKey, _ user: String?, at: Int64) -> ModelOutcome {
         resetUnpinned()
-        guard var record = records[key] else { return .error(.notFound) }
+        guard var record = records[key] else { return refused(key, at: at) ? .write(.stale) : .error(.notFound) }
         if at < record.eventTime { return .write(.stale) }
         if let user { ensureUser(user) }
         if record.userID != user {
@@ -224,7 +261,7 @@ final class ModelStore {
 
     func setAuthorization(_ key: ModelKey, _ authorization: Authorization, at: Int64) -> ModelOutcome {
         resetUnpinned()
-        guard var record = records[key] else { return .error(.notFound) }
+        guard var record = records[key] else { return refused(key, at: at) ? .write(.stale) : .error(.notFound) }
         if at < record.eventTime { return .write(.stale) }
         if record.authorization != authorization {
             log(record.userID, ChangeEntry(at: at, kind: .authorizationChanged, deviceID: key.device,
@@ -278,6 +315,7 @@ final class ModelStore {
             } else {
                 outcome = .removed
                 _ = remove(key)
+                tombstones[key] = ModelTombstone(token: token, at: at, bounced: true)
                 log(record.userID, ChangeEntry(at: at, kind: .bounced, deviceID: key.device, appID: key.app,
                                                token: token, detail: code))
             }
@@ -293,9 +331,10 @@ final class ModelStore {
 
     func uninstall(_ key: ModelKey, at: Int64) -> ModelOutcome {
         resetUnpinned()
-        guard let record = records[key] else { return .error(.notFound) }
+        guard let record = records[key] else { return refused(key, at: at) ? .write(.stale) : .error(.notFound) }
         if at < record.eventTime { return .write(.stale) }
         _ = remove(key)
+        tombstones[key] = ModelTombstone(token: record.token, at: at, bounced: false)
         log(record.userID, ChangeEntry(at: at, kind: .uninstalled, deviceID: key.device, appID: key.app,
                                        token: record.token))
         return .write(.applied)
@@ -309,6 +348,7 @@ final class ModelStore {
             let record = records[key]!
             guard record.updatedAt < bound, platform == nil || record.platform == platform else { continue }
             _ = remove(key)
+            tombstones[key] = ModelTombstone(token: record.token, at: at, bounced: false)
             log(record.userID, ChangeEntry(at: at, kind: .expired, deviceID: key.device, appID: key.app,
                                            token: record.token))
             if let user = record.userID { expiredPerUser[user, default: 0] += 1 }
@@ -340,6 +380,9 @@ final class ModelStore {
     // MARK: Reads
 
     func token(_ key: ModelKey) -> TokenRecord? { records[key]?.record(key) }
+
+    /// The tombstones, in no particular order (compare them sorted).
+    func allTombstones() -> [Tombstone] { tombstones.map { $0.value.tombstone($0.key) } }
 
     func tokens(user: String) -> [TokenRecord] {
         records.filter { $0.value.userID == user }.sorted { $0.key < $1.key }.map { $0.value.record($0.key) }
@@ -386,6 +429,7 @@ final class ModelStore {
         stats.tokens = records.count
         stats.users = users.count
         stats.quarantined = records.values.filter(\.quarantined).count
+        stats.tombstones = tombstones.count
         for record in records.values {
             stats.byPlatform[record.platform, default: 0] += 1
             stats.byAuthorization[record.authorization, default: 0] += 1

@@ -12,7 +12,9 @@ import Glibc
 /// growth), reopens the store, and checks that
 /// - every acknowledged operation is there: each key and user is in the state its last
 ///   acknowledged operation left, or in the state of the one operation its thread had
-///   announced but not finished (and such an operation is all there or not at all);
+///   announced but not finished (and such an operation is all there or not at all); a
+///   removed key's tombstone is part of its state, and the writer follows removals with
+///   late writes older than them, in the same run and after the crash, which must be stale;
 /// - the indexes agree with the primary records: enumeration against lookups, each user's
 ///   tokens against the keys' owners, statistics and segment counts against a recount;
 /// - `verify()` is clean.
@@ -239,13 +241,15 @@ struct Torture {
     func readState(_ store: TokenStore) throws -> ([String: String], [String: TokenRecord]) {
         var state: [String: String] = [:]
         var records: [String: TokenRecord] = [:]
+        var tombstones: [String: Int64] = [:]
+        try store.forEachBackupTombstone { tombstones[$0.deviceID + "|" + $0.appID] = $0.at; return true }
         for t in 0..<campaign.threads {
             for k in 0..<campaign.keys {
                 let r = try store.token(deviceID: "t\(t)-d\(k >> 1)", appID: "com.app\(k & 1)")
                 if let r { records[r.deviceID + "|" + r.appID] = r }
                 state["\(t)/K/\(k)"] = r.map {
                     "K,\(k),\($0.token),\($0.userID ?? "-"),\($0.platform.rawValue),\($0.authorization.rawValue),\($0.createdAt),\($0.updatedAt)"
-                } ?? "K,\(k),-"
+                } ?? tombstones["t\(t)-d\(k >> 1)|com.app\(k & 1)"].map { "K,\(k),-,\($0)" } ?? "K,\(k),-"
             }
             for j in 0..<campaign.users {
                 state["\(t)/U/\(j)"] = try store.user(userID: "t\(t)-u\(j)").map { "U,\(j),\($0.subscription.rawValue)" } ?? "U,\(j),-"

@@ -506,7 +506,7 @@ enum PrefixWrites {
         for i in 41..<42 { bytes[i] = 0 }
         for i in 48..<56 { bytes[i] = 0 }
         bytes.withUnsafeMutableBytes { b in
-            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<64])), toByteOffset: 64, as: UInt64.self)
         }
         files["MANIFEST"] = Data(bytes)
         #expect(try LogManifestTests.manifest(files).logCreated == false)
@@ -586,14 +586,29 @@ enum PrefixWrites {
         #expect(!FileManager.default.fileExists(atPath: temporary))
     }
 
+    /// Format 2 wrote a 64-byte manifest; this build refuses such a store by its version, so
+    /// that the user is told to dump and load it, rather than calling it corrupt.
+    @Test func aFormatTwoManifestIsRefusedByItsVersion() {
+        var bytes = [UInt8](repeating: 0, count: Manifest.legacySize)
+        bytes.withUnsafeMutableBytes { b in
+            b.storeBytes(of: Manifest.magic, toByteOffset: 0, as: UInt64.self)
+            b.storeBytes(of: UInt32(2), toByteOffset: 8, as: UInt32.self)
+            b.storeBytes(of: UInt32(1), toByteOffset: 12, as: UInt32.self)
+            b.storeBytes(of: UInt16(64), toByteOffset: 42, as: UInt16.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
+        }
+        let error = #expect(throws: TokenStoreError.self) { try bytes.withUnsafeBytes { try Manifest.decode($0) } }
+        #expect(error?.code == .versionMismatch, "\(String(describing: error))")
+    }
+
     @Test func aManifestWhoseCheckpointLiesOutsideASegmentIsCorrupt() {
         var m = Manifest(shards: 1, logCreated: true, logSalt: 7)
         m.checkpointLSN = UInt64(WriteAheadLog.segmentSize)
         var bytes = m.encoded()
         // An offset of a whole segment: no segment can hold the checkpoint that far in.
         bytes.withUnsafeMutableBytes { b in
-            b.storeBytes(of: UInt32(WriteAheadLog.segmentSize), toByteOffset: 44, as: UInt32.self)
-            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
+            b.storeBytes(of: UInt32(WriteAheadLog.segmentSize), toByteOffset: 56, as: UInt32.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<64])), toByteOffset: 64, as: UInt64.self)
         }
         #expect(throws: TokenStoreError.self) { try bytes.withUnsafeBytes { try Manifest.decode($0) } }
         m.checkpointSegmentStart = 4096

@@ -9,6 +9,7 @@ struct StoreSnapshot: Equatable, CustomStringConvertible {
     var users: [String: UserState] = [:]
     var changelogs: [String: [ChangeEntry]] = [:]
     var statistics = StoreStatistics()
+    var tombstones: [Tombstone] = []
 
     init(_ store: TokenStore) throws {
         try store.forEachRecord { records.append($0.record); return true }
@@ -19,6 +20,7 @@ struct StoreSnapshot: Equatable, CustomStringConvertible {
         }
         for user in users.keys { changelogs[user] = try store.changelog(userID: user) }
         statistics = try store.statistics()
+        try store.forEachBackupTombstone { tombstones.append($0); return true }
     }
 
     var description: String { "\(records.count) records, \(users.count) users, \(changelogs.values.reduce(0) { $0 + $1.count }) changes" }
@@ -40,6 +42,7 @@ struct StoreSnapshot: Equatable, CustomStringConvertible {
             let sample = logs.sorted().first!
             out.append("changelogs of \(logs.count) users differ (e.g. \(changelogs[sample]?.count ?? 0) vs \(other.changelogs[sample]?.count ?? 0) entries)")
         }
+        if tombstones != other.tombstones { out.append("tombstones: \(tombstones.count) vs \(other.tombstones.count), or they differ") }
         if statistics != other.statistics { out.append("statistics differ: \(statistics) vs \(other.statistics)") }
         return out.isEmpty ? "no difference" : out.joined(separator: "; ")
     }
