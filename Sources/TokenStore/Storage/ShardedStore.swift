@@ -152,8 +152,8 @@ final class ShardedStore: @unchecked Sendable {
     private var lockReleased = false
 
     deinit {
-        pagesByFile.deallocate()
         stopSyncer()
+        pagesByFile.deallocate()
         if !lockReleased { lockFile.close() }
     }
 
