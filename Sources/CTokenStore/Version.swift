@@ -5,7 +5,7 @@ import TokenStore
 /// Returns the library version, "MAJOR.MINOR.PATCH"; static, never freed.
 @_cdecl("ts_version")
 public func ts_version() -> UnsafePointer<CChar> {
-    staticText("0.2.0")
+    staticText(TokenStore.libraryVersion)
 }
 
 /// Returns static text describing a status code; never NULL, never freed.

@@ -36,7 +36,7 @@ public enum TokenstoreTool {
             }
             return .success
         case "--version", "version":
-            io.stdout.line("tokenstore (store format \(TokenStore.formatVersion))")
+            io.stdout.line("tokenstore \(TokenStore.libraryVersion) (store format \(TokenStore.formatVersion))")
             return .success
         default:
             break

@@ -11,6 +11,10 @@ public final class TokenStore: @unchecked Sendable {
     /// The on-disk format version this build reads and writes.
     public static let formatVersion: UInt32 = 3
 
+    /// The release, "MAJOR.MINOR.PATCH": what `ts_version` returns and `tokenstore --version`
+    /// prints. The C header's `TS_VERSION_STRING` must say the same (the ABI test checks).
+    public static let libraryVersion: StaticString = "0.2.0"
+
     let registry: Registry
     private let openOptions: StoreOptions
     /// What this open dropped from a damaged log, when `StoreOptions.dropDamagedLog` asked it

@@ -9,6 +9,15 @@ import TokenStore
 
     private func withSampleStore<R>(_ body: (String) throws -> R) throws -> R { try CLI.withSampleStore(body) }
 
+    // MARK: version
+
+    /// The release as well as the store format, so an installed binary says which it is.
+    @Test func versionPrintsTheReleaseAndTheStoreFormat() throws {
+        let run = try CLI.run(["--version"])
+        #expect(run.status == 0)
+        #expect(run.stdout == "tokenstore \(TokenStore.libraryVersion) (store format \(TokenStore.formatVersion))\n", "\(run.stdout)")
+    }
+
     // MARK: stat
 
     @Test func statReportsFormatShardsCountsSegmentsAndFiles() throws {

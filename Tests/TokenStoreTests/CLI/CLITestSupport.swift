@@ -143,7 +143,7 @@ enum CLI {
         guard (try? process.run()) != nil else { return false }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).hasPrefix("tokenstore (store format")
+        return String(decoding: data, as: UTF8.self) == "tokenstore \(TokenStore.libraryVersion) (store format \(TokenStore.formatVersion))\n"
     }
 
     /// Runs the built binary as a child process.
