@@ -38,6 +38,8 @@ final class PowerLossRecorder {
     /// Counters for the report.
     private(set) var syncs = 0
     private(set) var msyncs = 0
+    /// When each completed `msync` of a log segment started (monotonic nanoseconds).
+    private(set) var logSyncStarts: [UInt64] = []
 
     init(directory: String) { self.directory = directory }
 
@@ -63,8 +65,9 @@ final class PowerLossRecorder {
         images[file]?.written.formUnion((offset / 4096)...((offset + count - 1) / 4096))
     }
 
-    func msynced(_ m: IOScope.Mapping, offset: Int, length: Int) {
+    func msynced(_ m: IOScope.Mapping, offset: Int, length: Int, startedAt: UInt64 = 0) {
         guard m.shared, var image = images[m.file] else { return }
+        if m.file.hasPrefix("wal-") { logSyncStarts.append(startedAt) }
         let start = offset & ~4095
         let end = min(m.length, offset + length)
         grow(&image, to: end)

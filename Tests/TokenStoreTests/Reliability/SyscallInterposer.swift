@@ -137,8 +137,11 @@ final class SyscallInterposer: @unchecked Sendable {
                 self.locked { scope.recorder?.msyncFailed(mapping, offset: offset, length: length) }
                 return self.fail(e)
             }
+            let started = monotonicNanos()
             let rc = base.msync(p, length, flags)
-            if rc == 0 && flags & MS_SYNC != 0 { self.locked { scope.recorder?.msynced(mapping, offset: offset, length: length) } }
+            if rc == 0 && flags & MS_SYNC != 0 {
+                self.locked { scope.recorder?.msynced(mapping, offset: offset, length: length, startedAt: started) }
+            }
             return rc
         }
         t.rename = { from, to in
