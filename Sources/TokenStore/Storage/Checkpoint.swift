@@ -30,7 +30,7 @@ enum Checkpoint {
     static let entrySize = 16 + MappedFile.pageSize
 
     /// A journal being written. Page images arrive from the checkpointer and from writers
-    /// capturing a page before its first change (`MappedFile.markDirty`), on any thread,
+    /// capturing a page before its first change (`MappedPages.markDirty`), on any thread,
     /// into memory; only the checkpointer writes them to the file (`flush`), so no writer
     /// ever waits for I/O here.
     final class JournalWriter: @unchecked Sendable {

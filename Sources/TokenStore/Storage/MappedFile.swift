@@ -177,7 +177,6 @@ final class MappedFile {
     /// The mapped length, equal to the file's length.
     @inline(__always) var size: Int { pages.size }
     @inline(__always) var dirtyCount: Int { pages.state.pointee.dirtyCount }
-    @inline(__always) var pendingCount: Int { pages.state.pointee.pendingCount }
 
     /// Opens (or creates) and maps the file, growing it to at least `minimumSize` bytes.
     init(path: String, name: String, fileID: UInt32, minimumSize: Int) throws(SystemError) {
@@ -252,9 +251,6 @@ final class MappedFile {
         return region
     }
 
-    /// Records that `[offset, offset + length)` is about to change (see `MappedPages`).
-    @inline(__always) func markDirty(_ offset: Int, _ length: Int) { pages.markDirty(offset, length) }
-
     /// Journals a pending page's snapshot image. A failure is remembered, not thrown: the
     /// write goes on (the log has it) and the checkpoint fails, leaving the page dirty.
     @inline(never)
@@ -270,13 +266,6 @@ final class MappedFile {
             captureFailed = true
         }
     }
-
-    // MARK: Checksums restamped when a write ends
-
-    @inline(__always) func queueSeal(_ offset: Int) -> Bool { pages.queueSeal(offset) }
-    @inline(__always) func isQueuedForSeal(_ offset: Int) -> Bool { pages.isQueuedForSeal(offset) }
-    @inline(__always) var hasQueuedSeals: Bool { pages.hasQueuedSeals }
-    func drainQueuedSeals(_ seal: (Int) -> Void) { pages.drainQueuedSeals(seal) }
 
     // MARK: Checkpoints
 

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The storage engine: a directory of shards behind stripe locks, a write-ahead log, the
-/// checkpointer and the background syncer. It knows nothing of tokens; the domain layer
+/// checkpointer and the syncer. It knows nothing of tokens; the domain layer
 /// (`Registry`) hands it opaque log payloads to replay.
 final class ShardedStore: @unchecked Sendable {
     let directory: String
@@ -27,8 +27,8 @@ final class ShardedStore: @unchecked Sendable {
     private let checkpointLock = ConditionLock()
 
     // Background threads: the syncer and the checkpointer.
-    private let syncerLock = ConditionLock()
-    private var syncerStop = false
+    private let backgroundLock = ConditionLock()
+    private var backgroundStop = false
     private var backgroundThreads: [pthread_t] = []
     /// Set by a writer that saw the log pass the checkpoint threshold, until the
     /// checkpointer wakes for it.
@@ -146,13 +146,13 @@ final class ShardedStore: @unchecked Sendable {
         }
         checkpointedLSN.store(manifest.checkpointLSN, ordering: .relaxed)
         openedAtLSN = wal.endLSNNow
-        startSyncer()
+        startBackgroundThreads()
     }
 
     private var lockReleased = false
 
     deinit {
-        stopSyncer()
+        stopBackgroundThreads()
         pagesByFile.deallocate()
         if !lockReleased { lockFile.close() }
     }
@@ -337,7 +337,7 @@ final class ShardedStore: @unchecked Sendable {
         }
     }
 
-    /// Checkpoints, stops the syncer and forces the log. The handle is unusable afterwards.
+    /// Checkpoints, stops the background threads and forces the log. The handle is unusable afterwards.
     func close() throws(TokenStoreError) {
         // Release the lock even when the final checkpoint fails: the log holds every
         // acknowledged write, and another open (even in this process) must be able to recover.
@@ -347,7 +347,7 @@ final class ShardedStore: @unchecked Sendable {
                 lockFile.close()
             }
         }
-        stopSyncer()
+        stopBackgroundThreads()
         if poisoned {
             // The log and the sealed journal hold everything; the next open recovers from
             // them. Checkpointing now would destroy that journal.
@@ -364,7 +364,7 @@ final class ShardedStore: @unchecked Sendable {
     /// files on disk never lag far behind a store that writes slowly.
     static let checkpointIntervalMilliseconds: Int64 = 300_000
 
-    /// Whether the syncer should checkpoint now:
+    /// Whether the checkpointer should checkpoint now:
     /// - the log since the last checkpoint passed `checkpointLogBytes`, which bounds
     ///   recovery; or
     /// - it passed the bytes a checkpoint would write (the dirty pages), so that checkpoint
@@ -389,7 +389,7 @@ final class ShardedStore: @unchecked Sendable {
 
     /// Starts the syncer and the checkpointer. They are separate threads so that a long
     /// checkpoint never delays the interval sync, which bounds what a power cut can lose.
-    private func startSyncer() {
+    private func startBackgroundThreads() {
         for job in [BackgroundJob.sync, .checkpoint] {
             let box = Unmanaged.passRetained(BackgroundThread(store: self, job: job))
             var thread = pthread_t()
@@ -409,14 +409,14 @@ final class ShardedStore: @unchecked Sendable {
     /// writes that pass the threshold while it runs do not each signal it.
     private func wakeCheckpointer() {
         guard !checkpointWanted.exchange(true, ordering: .relaxed) else { return }
-        syncerLock.withLock { syncerLock.broadcast() }
+        backgroundLock.withLock { backgroundLock.broadcast() }
     }
 
-    private func stopSyncer() {
+    private func stopBackgroundThreads() {
         guard !backgroundThreads.isEmpty else { return }
-        syncerLock.withLock {
-            syncerStop = true
-            syncerLock.broadcast()
+        backgroundLock.withLock {
+            backgroundStop = true
+            backgroundLock.broadcast()
         }
         for thread in backgroundThreads { pthread_join(thread, nil) }
         backgroundThreads = []
@@ -424,9 +424,9 @@ final class ShardedStore: @unchecked Sendable {
 
     /// Waits up to `milliseconds` or until woken; true when the handle is stopping.
     private func waitForWork(milliseconds: Int) -> Bool {
-        syncerLock.withLock { () -> Bool in
-            if !syncerStop { syncerLock.wait(milliseconds: milliseconds) }
-            return syncerStop
+        backgroundLock.withLock { () -> Bool in
+            if !backgroundStop { backgroundLock.wait(milliseconds: milliseconds) }
+            return backgroundStop
         }
     }
 
