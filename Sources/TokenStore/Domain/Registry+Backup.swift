@@ -7,7 +7,7 @@ extension Registry {
     /// a shard, until it returns `false`. Each shard is read under its shared lock.
     /// - Complexity: O(n log n); memory for one shard's keys.
     func forEachKeyRecordSorted(_ body: (TokenView) throws -> Bool) throws {
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             var records: [KeyRecord] = []
@@ -23,7 +23,7 @@ extension Registry {
     /// within a shard, until it returns `false`. Each shard is read under its shared lock.
     /// - Complexity: O(n log n); memory for one shard's user references.
     func forEachUserRecordSorted(_ body: (UserView) throws -> Bool) throws {
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             var users: [UserRecord] = []

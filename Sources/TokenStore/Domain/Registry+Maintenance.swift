@@ -11,7 +11,7 @@ extension Registry {
             .bounceDead, .bounceMisconfigured, .bounceTransient, .bouncePayload, .bounceUnknown, .tombstones,
         ]
         var totals = [Counter: Int]()
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             for c in all { totals[c, default: 0] &+= Int(shard.heap.counter(c)) }
             store.locks.unlock(i)
@@ -29,7 +29,7 @@ extension Registry {
     }
 
     func forEachKeyRecord(inShard i: Int, _ body: (TokenView) throws -> Void) throws {
-        let shard = store.shards[i]
+        let shard = store.pages(ofShard: i)
         store.locks.lockShared(i)
         defer { store.locks.unlock(i) }
         try keyRecords(in: shard) { try body(view($0)) }
@@ -37,7 +37,7 @@ extension Registry {
 
     func storageReport() throws(TokenStoreError) -> StorageReport {
         var live = 0, dead = 0
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             live = live &+ shard.heap.liveBytes &+ shard.changes.liveBytes
             dead = dead &+ shard.heap.deadBytes &+ shard.changes.deadBytes
@@ -64,13 +64,13 @@ extension Registry {
         store.locks.withAll { () -> [String] in
             var problems: [String] = []
             var recount = [[Int64]](repeating: [Int64](repeating: 0, count: Heap.counterCount), count: store.shards.count)
-            for shard in store.shards {
+            for shard in store.allPages {
                 let name = Shard.heapName(shard.number)
                 for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
                     let ref = shard.index.ref(at: slot)
                     if ref.kindBits == Ref.Kind.token.rawValue {
                         guard ref.shard < store.shards.count,
-                            let k = try? keyRecord(ref.with(kind: .key), in: store.shards[ref.shard])
+                            let k = try? keyRecord(ref.with(kind: .key), in: store.pages(ofShard: ref.shard))
                         else {
                             problems.append("\(Shard.indexName(shard.number)): token entry points outside the heap")
                             continue
@@ -82,7 +82,7 @@ extension Registry {
                     }
                     if ref.kindBits == Ref.Kind.deadToken.rawValue {
                         guard ref.shard < store.shards.count,
-                            let t = try? tombstoneRecord(ref.with(kind: .tombstone), in: store.shards[ref.shard]), t.isBounced
+                            let t = try? tombstoneRecord(ref.with(kind: .tombstone), in: store.pages(ofShard: ref.shard)), t.isBounced
                         else {
                             problems.append("\(Shard.indexName(shard.number)): dead-token entry does not point at a bounced tombstone")
                             continue
@@ -153,7 +153,7 @@ extension Registry {
                                     visibleByApp[u.entryAppHash(atSlot: slot) | 1, default: 0] += 1
                                 }
                             }
-                            guard e.shard < store.shards.count, let k = try? keyRecord(e, in: store.shards[e.shard]),
+                            guard e.shard < store.shards.count, let k = try? keyRecord(e, in: store.pages(ofShard: e.shard)),
                                 equalBytes(k.user, u.user), k.entryFlags == flags
                             else {
                                 problems.append("\(name): user record at \(ref.offset) has an entry that does not match its key")
@@ -218,7 +218,7 @@ extension Registry {
                 .quarantined, .users, .subscribed, .optedIn, .unsubscribed, .foregroundEnabledUsers, .anyEnabledUsers,
                 .tombstones,
             ]
-            for shard in store.shards {
+            for shard in store.allPages {
                 for c in checked where shard.heap.counter(c) != recount[shard.number][c.rawValue] {
                     problems.append("\(Shard.heapName(shard.number)): counter \(c) is \(shard.heap.counter(c)), recount \(recount[shard.number][c.rawValue])")
                 }

@@ -28,7 +28,7 @@ extension Registry {
                 return true
             }
             let subscription = record.subscription
-            try record.forEachEntry { ref, _ in try body(view(try keyRecord(ref, in: store.shards[ref.shard])), subscription) }
+            try record.forEachEntry { ref, _ in try body(view(try keyRecord(ref, in: store.pages(ofShard: ref.shard))), subscription) }
         }
     }
 
@@ -53,7 +53,7 @@ extension Registry {
 
     func sum(_ counters: Counter...) -> [Int] {
         var totals = [Int](repeating: 0, count: counters.count)
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             for (j, c) in counters.enumerated() { totals[j] &+= Int(shard.heap.counter(c)) }
             store.locks.unlock(i)
@@ -71,7 +71,7 @@ extension Registry {
             return try app.withUTF8 { app in
                 let hash = Registry.appHash(UnsafeRawBufferPointer(app))
                 var total = 0
-                for (i, shard) in store.shards.enumerated() {
+                for (i, shard) in store.allPages.enumerated() {
                     store.locks.lockShared(i)
                     defer { store.locks.unlock(i) }
                     total &+= Int(try findAppCounter(UnsafeRawBufferPointer(app), hash: hash, in: shard)?.count ?? 0)
@@ -85,7 +85,7 @@ extension Registry {
     func forEachUser(in segment: Segment, _ body: (Bytes) throws -> Bool) throws {
         let appHash = Registry.appHash(of: segment)
         let slots = UserRecord.SlotFilter(segment, foregroundEnabled: false)
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             guard try forEachMember(of: segment, appHash: appHash, in: shard, slots: slots, { try body($0.user) }) else { return }
@@ -111,7 +111,7 @@ extension Registry {
     /// - Returns: false when `body` stopped the scan.
     @inline(__always)
     func forEachMember(
-        of segment: Segment, appHash: UInt64, in shard: Shard, slots: UserRecord.SlotFilter,
+        of segment: Segment, appHash: UInt64, in shard: ShardPages, slots: UserRecord.SlotFilter,
         _ body: (UserRecord) throws -> Bool
     ) throws -> Bool {
         let batchSize = 32
@@ -148,7 +148,7 @@ extension Registry {
     }
 
     func forEachKeyRecord(_ body: (TokenView) throws -> Bool) throws {
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
@@ -160,7 +160,7 @@ extension Registry {
     }
 
     func forEachUserRecord(_ body: (Bytes, UserState) throws -> Bool) throws {
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             guard try userRecords(in: shard, { try body($0.user, $0.state) }) else { return }
@@ -169,7 +169,7 @@ extension Registry {
 
     /// Calls `body` with each key record of `shard`, resolved and checked. The caller holds
     /// the shard's lock.
-    func keyRecords(in shard: Shard, _ body: (KeyRecord) throws -> Void) throws {
+    func keyRecords(in shard: ShardPages, _ body: (KeyRecord) throws -> Void) throws {
         for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
             let ref = shard.index.ref(at: slot)
             if ref.kindBits == Ref.Kind.key.rawValue { try body(try keyRecord(ref, in: shard)) }
@@ -178,7 +178,7 @@ extension Registry {
 
     /// Calls `body` with each user record of `shard`, checked to be plausible, until it
     /// returns false; returns whether it ran to the end. The caller holds the shard's lock.
-    func userRecords(in shard: Shard, _ body: (UserRecord) throws -> Bool) throws -> Bool {
+    func userRecords(in shard: ShardPages, _ body: (UserRecord) throws -> Bool) throws -> Bool {
         for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
             let ref = shard.index.ref(at: slot)
             guard ref.kindBits == Ref.Kind.user.rawValue else { continue }

@@ -29,7 +29,7 @@ extension Registry {
             var deadMark: DeadMark?
             let holder = try findToken(token, hash: tokenHash, scope: &scope, deadMark: &deadMark, lookingForDeadMark: true)
                 .map { try checked($0.record) }
-            if let d = deadMark, refuses(d.tombstone, in: store.shards[d.shard], at: op.at) { return (.stale, 0) }
+            if let d = deadMark, refuses(d.tombstone, in: store.pages(ofShard: d.shard), at: op.at) { return (.stale, 0) }
             if let e = existing {
                 if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
                 try scope.require(store.shard(of: e.tokenHash))
@@ -106,7 +106,7 @@ extension Registry {
         let counts = (0..<(outcomes.count + categories.count)).map { op.s0.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
         guard counts.allSatisfy({ $0 >= 0 }) else { throw TokenStoreError(.invalidArgument, "bounce counts: negative") }
         return try locked(ShardSet(0), exclusive: true) { _ in
-            let heap = store.shards[0].heap
+            let heap = store.pages(ofShard: 0).heap
             let lsn = try logAndApply(op, logging: logging) {
                 for (i, outcome) in outcomes.enumerated() { heap.add(.outcome(outcome), counts[i]) }
                 for (i, category) in categories.enumerated() { heap.add(.category(category), counts[outcomes.count + i]) }

@@ -79,7 +79,7 @@ extension Registry {
             let holder = try findToken(token, hash: tokenHash, scope: &scope, deadMark: &deadMark, lookingForDeadMark: true)
             if let h = holder?.record { _ = try checked(h) }
             // A bounced token stays dead on every key for registrations older than the bounce.
-            if let d = deadMark, refuses(d.tombstone, in: store.shards[d.shard], at: op.at) { return (.stale, 0) }
+            if let d = deadMark, refuses(d.tombstone, in: store.pages(ofShard: d.shard), at: op.at) { return (.stale, 0) }
             if let e = existing?.record {
                 if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
                 try scope.require(store.shard(of: e.tokenHash))
@@ -159,24 +159,41 @@ extension Registry {
     func changeUser(_ op: Operation, logging: Bool) throws -> (WriteOutcome, UInt64) {
         let device = op.s0, app = op.s1, user = op.c != 0 ? op.s2 : Registry.none
         let keyHash = Registry.keyHash(device, app)
+        let userHash = Registry.userHash(user)
         var initial = ShardSet(store.shard(of: keyHash))
-        if user.count > 0 { initial.insert(store.shard(of: Registry.userHash(user))) }
+        if user.count > 0 { initial.insert(store.shard(of: userHash)) }
         return try locked(initial, exclusive: true) { scope in
-            guard let found = try findKey(device, app, hash: keyHash)?.record else {
+            // The key's and the new owner's misses, together; then the old owner's with the
+            // new owner's entry and changelog lines (see `touch`).
+            let keyShard = shard(keyHash), userShard = shard(userHash)
+            Heap.keep(touch(keyHash, .key, in: keyShard) &+ (user.count > 0 ? touch(userHash, .user, in: userShard) : 0))
+            guard let found = try findKey(device, app, hash: keyHash, in: keyShard)?.record else {
                 if try tombstoneRefuses(device, app, hash: keyHash, at: op.at) { return (.stale, 0) }
                 throw TokenStoreError(.notFound, "no token for that device and app")
             }
             let e = try checked(found)
             if op.at < e.eventAt { return (.stale, 0) }
-            if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+            let oldUserHash = Registry.userHash(e.user)
+            if e.user.count > 0 { try scope.require(store.shard(of: oldUserHash)) }
             try scope.require(store.shard(of: e.tokenHash))
             try reserve(scope)
+            let keyRef = Ref(kind: .key, shard: keyShard.number, offset: e.offset)
+            if !equalBytes(e.user, user) {
+                let oldShard = shard(oldUserHash)
+                var warm = e.user.count > 0 ? touch(oldUserHash, .user, in: oldShard) : 0
+                if user.count > 0, let new = try findUser(user, hash: userHash)?.record {
+                    warm &+= touchEntryAndChangelog(of: new, keyRef, in: userShard)
+                }
+                Heap.keep(warm)
+                if e.user.count > 0, let old = try findUser(e.user, hash: oldUserHash)?.record {
+                    Heap.keep(touchEntryAndChangelog(of: old, keyRef, in: oldShard))
+                }
+            }
             let lsn = try logAndApply(op, logging: logging) {
                 if equalBytes(e.user, user) {
                     try updateKey(e, event: op.at)
                     return
                 }
-                let keyRef = Ref(kind: .key, shard: keyShardNumber(e), offset: e.offset)
                 let start = KeyRecord.fixedSize + e.u16(48) + e.u16(50) + e.u16(52)
                 if start + user.count <= e.capacity {
                     // In place: the key, its token entry and its block stay where they are.
@@ -278,7 +295,7 @@ extension Registry {
                 outcome = removing ? .removed : quarantining ? .quarantined : .kept
             }
             try reserve(scope)
-            let keyHeap = store.shards[keyShardNumber(e)].heap
+            let keyHeap = store.pages(ofShard: keyShardNumber(e)).heap
             let lsn = try logAndApply(op, logging: logging) {
                 keyHeap.add(.outcome(outcome), 1)
                 keyHeap.add(.category(category), 1)

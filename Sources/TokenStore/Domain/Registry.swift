@@ -27,7 +27,7 @@ final class Registry: @unchecked Sendable {
     @inline(__always) static func userHash(_ user: UnsafeRawBufferPointer) -> UInt64 { hash64(user, seed: 0x7573_6572_0000) }
     @inline(__always) static func appHash(_ app: UnsafeRawBufferPointer) -> UInt64 { hash64(app, seed: 0x6170_7000_0000) }
 
-    @inline(__always) func shard(_ hash: UInt64) -> Shard { store.shards[store.shard(of: hash)] }
+    @inline(__always) func shard(_ hash: UInt64) -> ShardPages { store.pages(ofShard: store.shard(of: hash)) }
 
     // MARK: Locking
 
@@ -45,7 +45,7 @@ final class Registry: @unchecked Sendable {
     struct LockScope {
         fileprivate(set) var held: ShardSet
         fileprivate var wanted = ShardSet()
-        fileprivate unowned(unsafe) let locks: StripeLocks
+        fileprivate let locks: StripeLocks
         fileprivate let exclusive: Bool
 
         @inline(__always) mutating func require(_ shard: Int) throws {
@@ -115,7 +115,7 @@ final class Registry: @unchecked Sendable {
     /// without a retain).
     @inline(__always)
     func findKey(
-        _ device: UnsafeRawBufferPointer, _ app: UnsafeRawBufferPointer, hash: UInt64, in shard: Shard
+        _ device: UnsafeRawBufferPointer, _ app: UnsafeRawBufferPointer, hash: UInt64, in shard: ShardPages
     ) throws -> (slot: Int, record: KeyRecord)? {
         var found: KeyRecord?
         let slot = try shard.index.find(hash) { ref in
@@ -133,13 +133,38 @@ final class Registry: @unchecked Sendable {
 
     /// Resolves a reference to a key record, checking that it is plausible before any field
     /// is read: a damaged file gives `corrupt`, never a wild read.
-    @inline(__always) func keyRecord(_ ref: Ref, in shard: Shard) throws -> KeyRecord {
+    @inline(__always) func keyRecord(_ ref: Ref, in shard: ShardPages) throws -> KeyRecord {
         guard ref.shard == shard.number, shard.heap.isPlausibleBlock(ref.offset) else {
             throw shard.corrupt("index entry points outside the heap")
         }
         let r = KeyRecord(file: shard.heap.file, offset: ref.offset)
         guard r.isPlausible else { throw shard.corrupt("damaged key record") }
         return r
+    }
+
+    // MARK: Overlapped misses (stripe locks held)
+
+    /// Starts the cache misses of looking up `hash` without waiting for them: the home slot's
+    /// line and, when that slot holds a `kind` entry for `hash`, its record's first line.
+    ///
+    /// A write touches every record it is about to need before it resolves any, so that the
+    /// misses of independent lookups overlap instead of following one another (each costs
+    /// hundreds of nanoseconds on a large store). Only reads, bounds-checked: a damaged slot
+    /// costs a wasted load, and the lookup that follows reports it. Pass the sum to `Heap.keep`.
+    @inline(__always) func touch(_ hash: UInt64, _ kind: Ref.Kind, in shard: ShardPages) -> UInt64 {
+        let index = shard.index
+        let slot = index.homeSlot(hash)
+        let stored = index.hash(at: slot)
+        guard stored == HashIndex.stored(hash) else { return stored }
+        let ref = index.ref(at: slot)
+        guard ref.kindBits == kind.rawValue, ref.shard == shard.number else { return stored }
+        return stored &+ shard.heap.touch(ref.offset)
+    }
+
+    /// Starts the misses of the lines a change to `record`'s entry for `ref` and an append to
+    /// its changelog will read: the entry's home slot and the newest changelog entry.
+    @inline(__always) func touchEntryAndChangelog(of record: UserRecord, _ ref: Ref, in shard: ShardPages) -> UInt64 {
+        record.touchEntrySlot(of: ref) &+ shard.changes.touch(record.newestChange)
     }
 
     /// The key record holding `token`, with the token entry's slot in the token's shard.
@@ -169,7 +194,7 @@ final class Registry: @unchecked Sendable {
                         missing = ref.shard
                         return true
                     }
-                    let t = try tombstoneRecord(ref.with(kind: .tombstone), in: store.shards[ref.shard])
+                    let t = try tombstoneRecord(ref.with(kind: .tombstone), in: store.pages(ofShard: ref.shard))
                     if t.tokenHash == hash, mark.map({ $0.tombstone.eventAt < t.eventAt }) ?? true {
                         mark = DeadMark(tombstone: t, shard: ref.shard)
                     }
@@ -180,7 +205,7 @@ final class Registry: @unchecked Sendable {
                     missing = ref.shard
                     return true
                 }
-                let r = try keyRecord(ref.with(kind: .key), in: store.shards[ref.shard])
+                let r = try keyRecord(ref.with(kind: .key), in: store.pages(ofShard: ref.shard))
                 if equalBytes(r.token, token) {
                     found = r
                     return true
@@ -220,7 +245,7 @@ final class Registry: @unchecked Sendable {
     }
 
     /// The per-app counter of `app` in `shard`.
-    func findAppCounter(_ app: UnsafeRawBufferPointer, hash: UInt64, in shard: Shard) throws -> AppCounterRecord? {
+    func findAppCounter(_ app: UnsafeRawBufferPointer, hash: UInt64, in shard: ShardPages) throws -> AppCounterRecord? {
         var found: AppCounterRecord?
         _ = try shard.index.find(hash) { ref in
             guard ref.kindBits == Ref.Kind.app.rawValue else { return false }
@@ -249,8 +274,10 @@ final class Registry: @unchecked Sendable {
 
     /// Makes room in every held stripe for one operation's writes, before it is logged.
     func reserve(_ scope: LockScope, extraBytes: Int = 0) throws {
+        let bytes = (48 << 10) + extraBytes
         try scope.held.forEach { s in
-            do { try store.shards[s].reserve(slots: 8, bytes: (48 << 10) + extraBytes) } catch {
+            guard !store.pages(ofShard: s).hasRoom(slots: 8, bytes: bytes) else { return }
+            do { try store.shards[s].reserve(slots: 8, bytes: bytes) } catch {
                 throw TokenStoreError(converting: error)
             }
         }

@@ -59,7 +59,7 @@ struct KeyRecord: HeapRecord {
 
     /// Writes a whole record into a freshly allocated block.
     static func write(
-        _ file: MappedFile, at offset: Int, device: UnsafeRawBufferPointer, app: UnsafeRawBufferPointer,
+        _ file: MappedPages, at offset: Int, device: UnsafeRawBufferPointer, app: UnsafeRawBufferPointer,
         token: UnsafeRawBufferPointer, tokenHash: UInt64, user: UnsafeRawBufferPointer,
         platform: Platform, authorization: Authorization, quarantined: Bool, failures: Int,
         created: Int64, updated: Int64, event: Int64

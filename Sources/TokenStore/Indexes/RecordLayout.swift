@@ -27,6 +27,8 @@ protocol HeapRecord {
 extension HeapRecord {
     /// The record at `offset` in `file`.
     @inline(__always) init(file: MappedFile, offset: Int) { self.init(pages: file.pages, offset: offset) }
+    /// The record at `offset` in the pages of a heap.
+    @inline(__always) init(file: MappedPages, offset: Int) { self.init(pages: file, offset: offset) }
 
     @inline(__always) func u8(_ at: Int) -> UInt8 { file.load(offset + at) }
     @inline(__always) func u16(_ at: Int) -> Int { Int(file.load(offset + at, as: UInt16.self)) }

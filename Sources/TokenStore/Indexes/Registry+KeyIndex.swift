@@ -71,7 +71,7 @@ extension Registry {
         _ record: KeyRecord, platform: Platform? = nil, authorization: Authorization? = nil, quarantined: Bool? = nil,
         updated: Int64? = nil, event: Int64? = nil
     ) throws {
-        let keyShard = store.shards[keyShardNumber(record)]
+        let keyShard = store.pages(ofShard: keyShardNumber(record))
         let oldFlags = record.entryFlags
         countToken(record, in: keyShard, sign: -1)
         record.setState(
@@ -90,7 +90,7 @@ extension Registry {
         store.shard(of: Registry.keyHash(record.device, record.app))
     }
 
-    private func countToken(_ record: KeyRecord, in shard: Shard, sign: Int64) {
+    private func countToken(_ record: KeyRecord, in shard: ShardPages, sign: Int64) {
         let heap = shard.heap
         heap.add(.tokens, sign)
         heap.add(.platform(record.platform), sign)

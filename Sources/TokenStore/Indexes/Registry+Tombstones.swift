@@ -73,7 +73,7 @@ extension Registry {
 
     /// Resolves a reference to a tombstone, checking that it is plausible before any field
     /// is read, as `keyRecord` does.
-    func tombstoneRecord(_ ref: Ref, in shard: Shard) throws -> TombstoneRecord {
+    func tombstoneRecord(_ ref: Ref, in shard: ShardPages) throws -> TombstoneRecord {
         guard ref.shard == shard.number, shard.heap.isPlausibleBlock(ref.offset) else {
             throw shard.corrupt("index entry points outside the heap")
         }
@@ -83,14 +83,14 @@ extension Registry {
     }
 
     /// Whether the retention has run out for `t`, by the clock of `shard` (which holds it).
-    func isExpired(_ t: TombstoneRecord, in shard: Shard) -> Bool {
+    func isExpired(_ t: TombstoneRecord, in shard: ShardPages) -> Bool {
         let (bound, overflow) = shard.heap.counter(.tombstoneClock).subtractingReportingOverflow(tombstoneRetention)
         return !overflow && t.eventAt < bound
     }
 
     /// Whether `t` makes a write at `at` stale: the write is older than the removal, and the
     /// tombstone has not expired.
-    func refuses(_ t: TombstoneRecord, in shard: Shard, at: Int64) -> Bool {
+    func refuses(_ t: TombstoneRecord, in shard: ShardPages, at: Int64) -> Bool {
         at < t.eventAt && !isExpired(t, in: shard)
     }
 
@@ -157,7 +157,7 @@ extension Registry {
 
     /// Calls `body` with each tombstone of `shard`, resolved and checked. The caller holds
     /// the shard's lock.
-    func tombstoneRecords(in shard: Shard, _ body: (TombstoneRecord) throws -> Void) throws {
+    func tombstoneRecords(in shard: ShardPages, _ body: (TombstoneRecord) throws -> Void) throws {
         for slot in 0..<shard.index.capacity where shard.index.hash(at: slot) != 0 {
             let ref = shard.index.ref(at: slot)
             if ref.kindBits == Ref.Kind.tombstone.rawValue { try body(try tombstoneRecord(ref, in: shard)) }
@@ -167,7 +167,7 @@ extension Registry {
     /// Calls `body` with every tombstone that has not expired, shard by shard, by device then
     /// app bytes within a shard, until it returns `false` (the backup order of key records).
     func forEachTombstoneSorted(_ body: (Tombstone) throws -> Bool) throws {
-        for (i, shard) in store.shards.enumerated() {
+        for (i, shard) in store.allPages.enumerated() {
             store.locks.lockShared(i)
             defer { store.locks.unlock(i) }
             var records: [TombstoneRecord] = []
@@ -196,7 +196,7 @@ extension Registry {
             throw TokenStoreError(.invalidArgument, "tombstone purge: no such shard")
         }
         let s = Int(op.aux)
-        let shard = store.shards[s]
+        let shard = store.pages(ofShard: s)
         return try locked(ShardSet(s), exclusive: true) { scope in
             let clock = max(shard.heap.counter(.tombstoneClock), op.at)
             let (bound, overflow) = clock.subtractingReportingOverflow(tombstoneRetention)

@@ -15,7 +15,7 @@ extension Registry {
         guard create else { return nil }
         let shard = self.shard(hash)
         let offset = try shard.heap.allocate(UserRecord.size(user: user.count, appSlots: 1, entrySlots: 2))
-        let record = UserRecord.initialize(shard.heap.file.pages, at: offset, user: user, appSlots: 1, entrySlots: 2)
+        let record = UserRecord.initialize(shard.heap.file, at: offset, user: user, appSlots: 1, entrySlots: 2)
         record.seal()
         let slot = shard.index.insert(hash, Ref(kind: .user, shard: shard.number, offset: offset, flags: record.slotFlags))
         shard.heap.add(.users, 1)

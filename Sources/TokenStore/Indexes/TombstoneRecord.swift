@@ -46,7 +46,7 @@ struct TombstoneRecord: HeapRecord {
 
     /// Writes a whole record into a freshly allocated block.
     static func write(
-        _ file: MappedFile, at offset: Int, device: UnsafeRawBufferPointer, app: UnsafeRawBufferPointer,
+        _ file: MappedPages, at offset: Int, device: UnsafeRawBufferPointer, app: UnsafeRawBufferPointer,
         tokenHash: UInt64, eventAt: Int64, bounced: Bool
     ) -> TombstoneRecord {
         let r = TombstoneRecord(file: file, offset: offset)

@@ -115,6 +115,13 @@ struct UserRecord: HeapRecord {
         return nil
     }
 
+    /// Loads the home slot of `ref`'s entry, so that its miss starts early (`Registry.touch`).
+    @inline(__always) func touchEntrySlot(of ref: Ref) -> UInt64 {
+        let slots = entrySlots
+        guard slots.nonzeroBitCount == 1, offset + size <= file.size else { return 0 }
+        return u64(entryOffset(UserRecord.home(ref, slots - 1)))
+    }
+
     /// Adds an entry; the caller checked `hasRoomForEntry` and that `ref` is absent.
     func insertEntry(ref: Ref, appHash: UInt64, flags: UInt64) {
         let mask = entrySlots - 1
@@ -398,7 +405,7 @@ struct ChangeRecord: HeapRecord {
 
     /// Writes an entry; the five strings follow the fixed part in this order.
     static func write(
-        _ file: MappedFile, at offset: Int, kind: ChangeKind, time: Int64, device: UnsafeRawBufferPointer,
+        _ file: MappedPages, at offset: Int, kind: ChangeKind, time: Int64, device: UnsafeRawBufferPointer,
         app: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer,
         detail: UnsafeRawBufferPointer
     ) -> ChangeRecord {
@@ -439,7 +446,7 @@ struct AppCounterRecord: HeapRecord {
         seal()
     }
 
-    static func write(_ file: MappedFile, at offset: Int, app: UnsafeRawBufferPointer) -> AppCounterRecord {
+    static func write(_ file: MappedPages, at offset: Int, app: UnsafeRawBufferPointer) -> AppCounterRecord {
         let r = AppCounterRecord(file: file, offset: offset)
         r.set(RecordKind.app.rawValue, 4)
         r.set(UInt16(app.count), 6)

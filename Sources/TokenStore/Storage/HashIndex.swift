@@ -24,6 +24,9 @@ struct HashIndex {
 
     static func fileSize(capacity: Int) -> Int { headerSize + capacity * 16 }
 
+    /// The hash a slot stores for `hash`: zero marks an empty slot.
+    @inline(__always) static func stored(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
+
     func validate(shard: Int) -> String? {
         guard file.size >= HashIndex.headerSize, file.load(0, as: UInt64.self) == HashIndex.magic else {
             return "bad magic"
@@ -43,11 +46,48 @@ struct HashIndex {
 
     func seal() { file.store(headerChecksum(), 32) }
 
+    /// The table's slots, for lookups and changes under the stripe lock.
+    @inline(__always) var pages: IndexPages { IndexPages(file: file.pages) }
+    var capacity: Int { pages.capacity }
+    var count: Int { pages.count }
+
+    /// Makes room for `extra` more entries below the load factor, rehashing into a table
+    /// twice as large when needed. Runs under the shard's lock only.
+    func reserve(_ extra: Int) throws(SystemError) {
+        guard !pages.hasRoom(for: extra) else { return }
+        let need = count + extra
+        var newCapacity = capacity * 2
+        while need * 4 > newCapacity * 3 { newCapacity *= 2 }
+        let oldCapacity = capacity
+        let old = UnsafeMutableRawBufferPointer.allocate(byteCount: oldCapacity * 16, alignment: 8)
+        defer { old.deallocate() }
+        old.copyMemory(from: file.bytes(HashIndex.headerSize, oldCapacity * 16))
+        try file.grow(to: HashIndex.fileSize(capacity: newCapacity))
+        let shard = Int(file.load(12, as: UInt32.self))
+        HashIndex.format(file, shard: shard, capacity: newCapacity)
+        for i in 0..<oldCapacity {
+            let h = old.load(fromByteOffset: i * 16, as: UInt64.self)
+            if h != 0 { pages.insert(h, Ref(raw: old.load(fromByteOffset: i * 16 + 8, as: UInt64.self))) }
+        }
+    }
+}
+
+/// A hash index's slots reached through its pages: the lookups and changes of the hot path.
+///
+/// A plain value over `MappedPages`, with no class reference: copying it, or reading it out
+/// of the store's shard table, costs no retain (a locked instruction, which would wait for the
+/// cache misses in flight). Growth stays with `HashIndex.reserve`, which the write calls
+/// before it changes anything. Valid under the shard's stripe lock.
+struct IndexPages {
+    let file: MappedPages
+
     var capacity: Int { 1 << Int(file.load(16, as: UInt32.self)) }
     var count: Int { Int(truncatingIfNeeded: file.load(24, as: UInt64.self)) }
     private func setCount(_ n: Int) { file.store(UInt64(truncatingIfNeeded: n), 24) }
 
-    @inline(__always) static func stored(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
+    /// Whether `extra` more entries fit below the load factor of three quarters.
+    @inline(__always) func hasRoom(for extra: Int) -> Bool { (count + extra) * 4 <= capacity * 3 }
+
     @inline(__always) func slotOffset(_ slot: Int) -> Int { HashIndex.headerSize + slot * 16 }
     @inline(__always) func hash(at slot: Int) -> UInt64 { file.load(slotOffset(slot), as: UInt64.self) }
     @inline(__always) func ref(at slot: Int) -> Ref { Ref(raw: file.load(slotOffset(slot) + 8, as: UInt64.self)) }
@@ -111,26 +151,6 @@ struct HashIndex {
         file.store(UInt64(0), slotOffset(hole))
         file.store(UInt64(0), slotOffset(hole) + 8)
         setCount(count &- 1)
-    }
-
-    /// Makes room for `extra` more entries below the load factor, rehashing into a table
-    /// twice as large when needed. Runs under the shard's lock only.
-    func reserve(_ extra: Int) throws(SystemError) {
-        let need = count + extra
-        guard need * 4 > capacity * 3 else { return }
-        var newCapacity = capacity * 2
-        while need * 4 > newCapacity * 3 { newCapacity *= 2 }
-        let oldCapacity = capacity
-        let old = UnsafeMutableRawBufferPointer.allocate(byteCount: oldCapacity * 16, alignment: 8)
-        defer { old.deallocate() }
-        old.copyMemory(from: file.bytes(HashIndex.headerSize, oldCapacity * 16))
-        try file.grow(to: HashIndex.fileSize(capacity: newCapacity))
-        let shard = Int(file.load(12, as: UInt32.self))
-        HashIndex.format(file, shard: shard, capacity: newCapacity)
-        for i in 0..<oldCapacity {
-            let h = old.load(fromByteOffset: i * 16, as: UInt64.self)
-            if h != 0 { insert(h, Ref(raw: old.load(fromByteOffset: i * 16 + 8, as: UInt64.self))) }
-        }
     }
 
     /// Calls `body` with every occupied slot's reference.

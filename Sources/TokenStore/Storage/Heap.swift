@@ -63,12 +63,12 @@ struct Heap {
         file.store(headerChecksum(), Heap.checksumOffset)
     }
 
-    // MARK: Space
-
-    // Read with truncation: a damaged header must give wrong numbers or `corrupt`, never a trap.
-    var used: Int { Int(truncatingIfNeeded: file.load(16, as: UInt64.self)) }
-    var liveBytes: Int { Int(truncatingIfNeeded: file.load(24, as: UInt64.self)) }
-    var deadBytes: Int { Int(truncatingIfNeeded: file.load(32, as: UInt64.self)) }
+    /// The heap's records and counters, for reads and writes under the stripe lock.
+    @inline(__always) var pages: HeapPages { HeapPages(file: file.pages) }
+    var used: Int { pages.used }
+    var liveBytes: Int { pages.liveBytes }
+    var deadBytes: Int { pages.deadBytes }
+    @inline(__always) func isPlausibleBlock(_ offset: Int) -> Bool { pages.isPlausibleBlock(offset) }
 
     @inline(__always) static func capacity(for size: Int) -> Int {
         if size <= 4096 { return (size + 15) & ~15 }
@@ -80,35 +80,52 @@ struct Heap {
         return Heap.smallClasses + (63 - capacity.leadingZeroBitCount) - 13
     }
 
-    /// True when a block at `offset` lies inside the used part of the heap and its recorded
-    /// capacity fits: the check every reference read from the file passes before use.
-    /// Loads the 8 bytes at `offset` when they lie in the heap's used part (else nothing), so
-    /// that a batched read starts the cache miss of a record's later line before it needs it.
-    /// Pass the sum of the loads to `Heap.keep`, which keeps the optimiser from dropping them.
-    @inline(__always) func touch(_ offset: Int) -> UInt64 {
-        offset >= 0 && offset + 8 <= used ? file.load(offset, as: UInt64.self) : 0
+    /// Grows the file so that `bytes` more can be bump-allocated without growing again.
+    func reserve(_ bytes: Int) throws(SystemError) {
+        guard !pages.hasRoom(for: bytes) else { return }
+        let need = used + bytes
+        let step = min(max(file.size, 1 << 20), 256 << 20)
+        var newSize = file.size + step
+        if newSize < need { newSize = need }
+        newSize = (newSize + MappedFile.pageSize - 1) & ~(MappedFile.pageSize - 1)
+        try file.grow(to: newSize)
     }
 
     /// Consumes the sum of `touch` loads; opaque to the optimiser, so the loads stay.
     @inline(never) @_optimize(none) static func keep(_ touched: UInt64) {}
+}
 
+/// A heap's blocks and counters reached through its pages: allocation, freeing and the
+/// counters, for the hot path.
+///
+/// A plain value over `MappedPages`, with no class reference, so that reading it costs no
+/// retain (see `IndexPages`). Valid under the shard's stripe lock.
+struct HeapPages {
+    let file: MappedPages
+
+    // Read with truncation: a damaged header must give wrong numbers or `corrupt`, never a trap.
+    var used: Int { Int(truncatingIfNeeded: file.load(16, as: UInt64.self)) }
+    var liveBytes: Int { Int(truncatingIfNeeded: file.load(24, as: UInt64.self)) }
+    var deadBytes: Int { Int(truncatingIfNeeded: file.load(32, as: UInt64.self)) }
+
+    /// Whether `bytes` more can be bump-allocated without growing the file.
+    @inline(__always) func hasRoom(for bytes: Int) -> Bool { used + bytes <= file.size }
+
+    /// Loads the 8 bytes at `offset` when they lie in the heap's used part (else nothing), so
+    /// that a read starts the cache miss of a record's line before it needs it. Pass the sum
+    /// of the loads to `Heap.keep`, which keeps the optimiser from dropping them.
+    @inline(__always) func touch(_ offset: Int) -> UInt64 {
+        offset >= 0 && offset + 8 <= used ? file.load(offset, as: UInt64.self) : 0
+    }
+
+    /// True when a block at `offset` lies inside the used part of the heap and its recorded
+    /// capacity fits: the check every reference read from the file passes before use.
     @inline(__always) func isPlausibleBlock(_ offset: Int) -> Bool {
         guard offset >= Heap.headerSize, offset & 15 == 0, offset + 16 <= used, used <= file.size else {
             return false
         }
         let cap = Int(file.load(offset, as: UInt32.self))
         return cap >= 16 && cap <= used - offset
-    }
-
-    /// Grows the file so that `bytes` more can be bump-allocated without growing again.
-    func reserve(_ bytes: Int) throws(SystemError) {
-        let need = used + bytes
-        guard need > file.size else { return }
-        let step = min(max(file.size, 1 << 20), 256 << 20)
-        var newSize = file.size + step
-        if newSize < need { newSize = need }
-        newSize = (newSize + MappedFile.pageSize - 1) & ~(MappedFile.pageSize - 1)
-        try file.grow(to: newSize)
     }
 
     /// Allocates a block of at least `size` bytes and returns its offset. The block's first
@@ -124,7 +141,7 @@ struct Heap {
             file.store(UInt64(truncatingIfNeeded: deadBytes &- cap), 32)
             offset = head
         } else {
-            try reserve(cap)
+            if !hasRoom(for: cap) { try grow(toFit: cap) }
             offset = used
             file.store(UInt64(offset + cap), 16)
         }
@@ -160,6 +177,14 @@ struct Heap {
         guard delta != 0 else { return }
         let off = Heap.counterBase + c.rawValue * 8
         file.store(file.load(off, as: Int64.self) &+ delta, off)
+    }
+
+    /// Grows the file for an allocation larger than the write reserved (a user record's
+    /// tables doubling): the rare path, through the file that owns these pages.
+    @inline(never)
+    private func grow(toFit bytes: Int) throws(SystemError) {
+        guard let owner = file.state.pointee.owner else { throw SystemError(errno: 12, operation: "grow", file: "heap") }
+        try Heap(file: owner.takeUnretainedValue()).reserve(bytes)
     }
 }
 

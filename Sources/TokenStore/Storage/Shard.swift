@@ -76,13 +76,4 @@ final class Shard {
         try heap.reserve(bytes)
         try changes.reserve(bytes)
     }
-
-    func corrupt(_ what: String) -> TokenStoreError {
-        TokenStoreError(.corrupt, "\(Shard.heapName(number)): \(what)")
-    }
-
-    /// The error for damage found in this shard's changelog file.
-    func corruptChangelog(_ what: String) -> TokenStoreError {
-        TokenStoreError(.corrupt, "\(Shard.changesName(number)): \(what)")
-    }
 }

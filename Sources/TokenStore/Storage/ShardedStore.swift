@@ -14,7 +14,9 @@ final class ShardedStore: @unchecked Sendable {
     /// reference (and so without a retain): the seal pass that ends each write runs on them.
     private let pagesByFile: UnsafeMutablePointer<MappedPages>
     let shardBits: Int
+    /// The stripe locks, as a plain value (see `StripeLocks`); `lockStorage` owns them.
     let locks: StripeLocks
+    private let lockStorage: StripeLockStorage
     let durability: Durability
     private(set) var wal: WriteAheadLog!
     private var manifest: Manifest
@@ -105,7 +107,8 @@ final class ShardedStore: @unchecked Sendable {
                 created = true
             }
             shardBits = manifest.shards.trailingZeroBitCount
-            locks = StripeLocks(count: manifest.shards)
+            lockStorage = StripeLockStorage(count: manifest.shards)
+            locks = lockStorage.locks
             let names: [String]
             do throws(SystemError) { names = try StoreDirectory.list(directory) } catch { throw error.storeError }
             if !created && names.contains(Checkpoint.journalName) { try ShardedStore.applyJournal(directory: directory, manifest: &manifest) }
@@ -160,6 +163,15 @@ final class ShardedStore: @unchecked Sendable {
     // MARK: Placement
 
     /// The pages of shard `s`'s heap and changelog files (journal ids 1 and 2 of the shard).
+    /// Shard `s` through its pages, with no retain: how reads and writes reach a shard.
+    @inline(__always) func pages(ofShard s: Int) -> ShardPages {
+        let first = s * Shard.filesPerShard
+        return ShardPages(
+            number: s, index: IndexPages(file: pagesByFile[first]), heap: HeapPages(file: pagesByFile[first + 1]),
+            changes: HeapPages(file: pagesByFile[first + 2]))
+    }
+    /// Every shard through its pages, in shard order.
+    var allPages: LazyMapSequence<Range<Int>, ShardPages> { (0..<shards.count).lazy.map { self.pages(ofShard: $0) } }
     @inline(__always) func heapPages(ofShard s: Int) -> MappedPages { pagesByFile[s * Shard.filesPerShard + 1] }
     @inline(__always) func changesPages(ofShard s: Int) -> MappedPages { pagesByFile[s * Shard.filesPerShard + 2] }
 

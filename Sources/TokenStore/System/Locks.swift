@@ -50,24 +50,23 @@ final class ConditionLock: @unchecked Sendable {
 /// stripes never share a cache line (dashmap gained 30–50% from padding alone).
 ///
 /// Operations that span stripes lock them in ascending index order, the one global order.
-final class StripeLocks: @unchecked Sendable {
-    private static let stride = 128
+///
+/// A plain value over the lock array, which `StripeLockStorage` owns: every write and read
+/// takes stripe locks, and a class here would be retained on each, a locked instruction on a
+/// reference count that every thread shares.
+struct StripeLocks: @unchecked Sendable {
+    fileprivate static let stride = 128
     private let base: UnsafeMutableRawPointer
     let count: Int
 
-    init(count: Int) {
-        precondition(MemoryLayout<pthread_rwlock_t>.size <= StripeLocks.stride)
+    fileprivate init(base: UnsafeMutableRawPointer, count: Int) {
+        self.base = base
         self.count = count
-        base = UnsafeMutableRawPointer.allocate(byteCount: count * StripeLocks.stride, alignment: 128)
-        for i in 0..<count { pthread_rwlock_init(lock(i), nil) }
     }
 
-    deinit {
-        for i in 0..<count { pthread_rwlock_destroy(lock(i)) }
-        base.deallocate()
-    }
+    fileprivate func deallocate() { base.deallocate() }
 
-    @inline(__always) private func lock(_ i: Int) -> UnsafeMutablePointer<pthread_rwlock_t> {
+    @inline(__always) fileprivate func lock(_ i: Int) -> UnsafeMutablePointer<pthread_rwlock_t> {
         (base + i * StripeLocks.stride).assumingMemoryBound(to: pthread_rwlock_t.self)
     }
 
@@ -110,6 +109,25 @@ final class StripeLocks: @unchecked Sendable {
         for i in 0..<count { lockExclusive(i) }
         defer { for i in 0..<count { unlock(i) } }
         return try body()
+    }
+}
+
+/// Owns the stripe locks' memory: initialises the locks, and destroys them with the store.
+final class StripeLockStorage: @unchecked Sendable {
+    let locks: StripeLocks
+
+    init(count: Int) {
+        precondition(MemoryLayout<pthread_rwlock_t>.size <= StripeLocks.stride)
+        let base = UnsafeMutableRawPointer.allocate(byteCount: count * StripeLocks.stride, alignment: 128)
+        for i in 0..<count {
+            pthread_rwlock_init((base + i * StripeLocks.stride).assumingMemoryBound(to: pthread_rwlock_t.self), nil)
+        }
+        locks = StripeLocks(base: base, count: count)
+    }
+
+    deinit {
+        for i in 0..<locks.count { pthread_rwlock_destroy(locks.lock(i)) }
+        locks.deallocate()
     }
 }
 
