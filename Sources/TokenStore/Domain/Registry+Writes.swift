@@ -64,10 +64,14 @@ extension Registry {
         guard let platform = Platform(rawValue: op.a), let authorization = Authorization(rawValue: op.b) else {
             throw TokenStoreError(.invalidArgument, "unknown platform or authorization")
         }
-        let keyHash = Registry.keyHash(device, app), tokenHash = Registry.tokenHash(token)
+        let keyHash = Registry.keyHash(device, app), tokenHash = Registry.tokenHash(token), userHash = Registry.userHash(user)
         var initial = ShardSet(store.shard(of: keyHash), store.shard(of: tokenHash))
-        if hasUser { initial.insert(store.shard(of: Registry.userHash(user))) }
+        if hasUser { initial.insert(store.shard(of: userHash)) }
         return try locked(initial, exclusive: true) { scope in
+            // The key's, the token's and the owner's misses, together (see `touch`).
+            Heap.keep(
+                touch(keyHash, .key, in: shard(keyHash)) &+ touch(tokenHash, .token, in: shard(tokenHash))
+                    &+ (hasUser ? touch(userHash, .user, in: shard(userHash)) : 0))
             let found = try findKeyOrTombstone(device, app, hash: keyHash)
             let existing = found.key
             if let e = existing?.record { _ = try checked(e) }
@@ -285,7 +289,8 @@ extension Registry {
                 throw TokenStoreError(.notFound, "no key holds that token")
             }
             let e = try checked(found)
-            if e.user.count > 0 { try scope.require(store.shard(of: Registry.userHash(e.user))) }
+            let userHash = Registry.userHash(e.user)
+            if e.user.count > 0 { try scope.require(store.shard(of: userHash)) }
             let removing = category == .dead || (category == .misconfigured && !quarantineMisconfigured)
             let quarantining = category == .misconfigured && quarantineMisconfigured
             let outcome: BounceOutcome
@@ -295,7 +300,18 @@ extension Registry {
                 outcome = removing ? .removed : quarantining ? .quarantined : .kept
             }
             try reserve(scope)
-            let keyHeap = store.pages(ofShard: keyShardNumber(e)).heap
+            let keyHash = Registry.keyHash(e.device, e.app)
+            let keyShard = shard(keyHash)
+            if outcome == .removed || outcome == .quarantined {
+                // The key's slot and the owner's record, together; then the owner's entry and
+                // changelog lines (see `touch`).
+                let userShard = shard(userHash)
+                Heap.keep(touch(keyHash, .key, in: keyShard) &+ (e.user.count > 0 ? touch(userHash, .user, in: userShard) : 0))
+                if e.user.count > 0, let owner = try findUser(e.user, hash: userHash)?.record {
+                    Heap.keep(touchEntryAndChangelog(of: owner, Ref(kind: .key, shard: keyShard.number, offset: e.offset), in: userShard))
+                }
+            }
+            let keyHeap = keyShard.heap
             let lsn = try logAndApply(op, logging: logging) {
                 keyHeap.add(.outcome(outcome), 1)
                 keyHeap.add(.category(category), 1)
