@@ -72,6 +72,10 @@ extension Registry {
             Heap.keep(
                 touch(keyHash, .key, in: shard(keyHash)) &+ touch(tokenHash, .token, in: shard(tokenHash))
                     &+ (hasUser ? touch(userHash, .user, in: shard(userHash)) : 0))
+            // The owner's newest changelog entry, which the registration's entry links from.
+            if hasUser, let owner = try findUser(user, hash: userHash)?.record {
+                Heap.keep(shard(userHash).changes.touch(owner.newestChange))
+            }
             let found = try findKeyOrTombstone(device, app, hash: keyHash)
             let existing = found.key
             if let e = existing?.record { _ = try checked(e) }
