@@ -91,6 +91,10 @@ import Glibc
         let options = reliabilityOptions(shards: 2)
         try withFaultyStore(options) { scope, path, store in
             try Workload.mix(store, 0..<300, generation: 1)
+            // Segments start small: roll until the current one has room for the writes after
+            // the checkpoint, which must not need a segment either.
+            let wal = store.registry.store.wal!
+            for _ in 0..<4 { try wal.startNewSegment() }
             scope.inject(.fallocate, ENOSPC) { $0.hasPrefix("wal-") }
             scope.inject(.open, ENOSPC) { $0.hasPrefix("wal-") }
             try store.checkpoint()
@@ -147,6 +151,12 @@ import Glibc
         let options = reliabilityOptions(shards: 1)
         try withFaultyStore(options) { scope, path, store in
             try Workload.mix(store, 0..<50, generation: 1)
+            // The shard's files appear with its first checkpoint; until then it grows in memory.
+            // Reopened, it maps them: the growth under test is that of a mapped file.
+            try store.checkpoint()
+            #expect(FileManager.default.fileExists(atPath: path + "/" + Shard.heapName(0)))
+            try store.close()
+            store = try TokenStore(path: path, options: options)
             scope.inject(call, errno) { $0.hasPrefix("shard-") }
             var failedAt: Int?
             for i in 50..<20_000 {
@@ -164,6 +174,29 @@ import Glibc
             try Workload.register(store, i, padding: 200)
             try Workload.mix(store, (i + 1)..<(i + 200), generation: 1)
             #expect(try store.count() > before.records.count)
+            try expectReopenEquals(&store, path, try StoreSnapshot(store), options: options)
+        }
+    }
+
+    /// The checkpoint that first writes a shard creates its files: a full disk or a failing
+    /// one there fails that checkpoint with a status, leaves the shard in memory and no file of
+    /// it behind, and keeps the store writable; once healed, a checkpoint creates the files.
+    @Test(arguments: [(IOScope.Call.fallocate, ENOSPC, TokenStoreError.Code.noSpace), (.fallocate, EIO, .io), (.open, ENOSPC, .noSpace)])
+    func aFailureCreatingAShardsFilesFailsTheCheckpointCleanly(_ call: IOScope.Call, _ errno: Int32, _ code: TokenStoreError.Code) throws {
+        let options = reliabilityOptions(shards: 2)
+        try withFaultyStore(options) { scope, path, store in
+            try Workload.mix(store, 0..<50, generation: 1)
+            scope.inject(call, errno) { $0.hasPrefix("shard-") }
+            expectFailure(code, naming: "shard-") { try store.checkpoint() }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("shard-") } == [])
+            try Workload.mix(store, 50..<100, generation: 1)
+            #expect(try store.verify() == [])
+            scope.heal()
+            try store.checkpoint()
+            for n in 0..<2 {
+                for name in Shard.fileNames(n) { #expect(FileManager.default.fileExists(atPath: path + "/" + name), "\(name)") }
+            }
+            try Workload.mix(store, 100..<150, generation: 1)
             try expectReopenEquals(&store, path, try StoreSnapshot(store), options: options)
         }
     }
