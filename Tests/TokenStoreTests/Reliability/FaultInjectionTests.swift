@@ -201,6 +201,29 @@ import Glibc
         }
     }
 
+    /// A checkpoint that created shards' files and sealed its journal, then failed writing
+    /// into them, leaves files that no manifest lists yet: recovery applies the journal into
+    /// them and the manifest lists them from then on.
+    @Test func aCheckpointThatFailedAfterCreatingShardFilesIsRecoveredFromItsJournal() throws {
+        let options = reliabilityOptions(shards: 2)
+        try withFaultyStore(options) { scope, path, store in
+            try Workload.mix(store, 0..<100, generation: 1)
+            let expected = try StoreSnapshot(store)
+            scope.inject(.pwrite, EIO, count: 1) { $0.hasPrefix("shard-") }
+            expectFailure(.io, naming: "shard-") { try store.checkpoint() }
+            scope.heal()
+            #expect(FileManager.default.fileExists(atPath: path + "/" + Checkpoint.journalName))
+            let before = try #require(try Manifest.read(directory: path))
+            #expect(!before.hasFiles(0) && !before.hasFiles(1))
+            try store.close()
+            store = try TokenStore(path: path, options: options)
+            #expect(try StoreSnapshot(store) == expected)
+            let after = try #require(try Manifest.read(directory: path))
+            #expect(after.hasFiles(0) && after.hasFiles(1))
+            #expect(try store.verify() == [])
+        }
+    }
+
     // MARK: Checkpoints
 
     @Test(arguments: [(IOScope.Call.pwrite, ENOSPC, TokenStoreError.Code.noSpace), (.pwrite, EIO, .io), (.fdatasync, EIO, .io)])
