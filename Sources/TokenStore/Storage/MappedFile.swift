@@ -183,7 +183,7 @@ final class MappedFile {
     static let sealQueueLimit = 32
 
     @inline(__always) var base: UnsafeMutableRawPointer { pages.base }
-    /// The mapped length, equal to the file's length.
+    /// The mapped length, equal to the file's length once it has a file.
     @inline(__always) var size: Int { pages.size }
     @inline(__always) var dirtyCount: Int { pages.state.pointee.dirtyCount }
 

@@ -63,7 +63,7 @@ import Glibc
         let options = reliabilityOptions(shards: 2, checkpointLogBytes: 64 << 20)
         try withFaultyStore(options) { scope, path, store in
             scope.inject(.fallocate, ENOSPC) { $0.hasPrefix("wal-") }
-            // ~4 KiB records: the 16 MiB segment fills after about 4,000 writes.
+            // ~4 KiB records: the first, 64 KiB segment fills after about 15 writes.
             var failedAt: Int?
             for i in 0..<6_000 {
                 do { try Workload.register(store, i, padding: 3_900) } catch {
