@@ -3,9 +3,11 @@ import Glibc
 #endif
 
 /// The write-ahead log: checksummed records of logical operations in segment files, mapped
-/// shared. A new store's first segment is small (`firstSegmentSize`) and each later one twice
-/// the one before, up to `maxSegmentSize`: a small store stays small, a busy one soon rolls
-/// no more often than with fixed 16 MiB segments.
+/// shared. A new store's first segment is small (`firstSegmentSize`) and each later one
+/// `segmentGrowth` times the one before, up to `maxSegmentSize`: a small store stays small,
+/// and a busy one reaches the cap after four rolls (each roll costs a few milliseconds of
+/// file creation and syncs that every writer waits for), rolling no more often from then on
+/// than with fixed 16 MiB segments.
 ///
 /// An append is a `memcpy` into the shared mapping, which puts the record in the kernel's
 /// page cache before the call returns: a `kill -9` cannot lose it. Against power loss the
@@ -26,6 +28,8 @@ final class WriteAheadLog: @unchecked Sendable {
     static let firstSegmentSize = 64 << 10
     /// The largest segment; also the most one record may take, with its end marker.
     static let maxSegmentSize = 16 << 20
+    /// How much larger each new segment is than the one it follows, up to the cap.
+    static let segmentGrowth = 4
     static let headerSize = 4096
     static let recordHeaderSize = 24
     static let magic: UInt64 = 0x4745_534C_4157_5354  // "TSWALSEG"
@@ -42,9 +46,10 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// The size of the segment that follows one of `previous` bytes and must hold a record of
-    /// `bytes` (header and padding) and the end marker after it: twice the previous, capped.
+    /// `bytes` (header and padding) and the end marker after it: `segmentGrowth` times the
+    /// previous, capped, and doubled again while the record does not fit.
     static func nextSegmentSize(after previous: Int, holding bytes: Int) -> Int {
-        var size = min(max(previous * 2, firstSegmentSize), maxSegmentSize)
+        var size = min(max(previous * segmentGrowth, firstSegmentSize), maxSegmentSize)
         while size < maxSegmentSize && headerSize + bytes + endMarkerSize > size { size *= 2 }
         return size
     }
