@@ -345,7 +345,7 @@ final class MappedFile {
         journal = nil
     }
 
-    // MARK: A file for a file in memory
+    // MARK: Files in memory
 
     /// Forgets the pages written so far, for a file in memory just formatted: every open
     /// formats it the same way, so the format alone is no write for a checkpoint to save.
