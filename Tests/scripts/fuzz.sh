@@ -39,7 +39,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:allocator_ma
 
 # Optimised, but with assertions on: a failed bounds `assert` in the engine is a finding.
 # The engine gets edge coverage without comparison tracing, which would make the log scan on
-# every open (16 MiB a byte at a time) ten times slower; the rest get libFuzzer's full set.
+# every open (a whole segment, a byte at a time) ten times slower; the rest get libFuzzer's full set.
 # One package name for every module, as SwiftPM gives them, so that `package` access links.
 base="-swift-version 6 -O -assert-config Debug -g -parse-as-library -wmo -use-ld=lld -package-name tokenstore"
 flags="$base -sanitize=fuzzer,address"

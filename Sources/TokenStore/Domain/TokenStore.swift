@@ -9,7 +9,7 @@ import Synchronization
 /// back into the same store, and must not escape the buffers they receive.
 public final class TokenStore: @unchecked Sendable {
     /// The on-disk format version this build reads and writes.
-    public static let formatVersion: UInt32 = 3
+    public static let formatVersion: UInt32 = 4
 
     /// The release, "MAJOR.MINOR.PATCH": what `ts_version` returns and `tokenstore --version`
     /// prints. The C header's `TS_VERSION_STRING` must say the same (the ABI test checks).

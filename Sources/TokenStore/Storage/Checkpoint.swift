@@ -8,17 +8,22 @@ import Glibc
 ///    pages become pending ones (`MappedFile.beginCheckpoint`): no page is copied and no
 ///    file is created or synced while every writer waits. `L` may lie anywhere in a segment;
 ///    the manifest names that segment.
-/// 2. Shard by shard, under that shard's lock only and a batch at a time, the pending pages
+/// 2. The shards written for the first time get their files (`ShardedStore.createFiles`):
+///    created, reserved, and the directory forced, so that a sealed journal never names a
+///    file that a crash can make vanish. Shards no write has touched are left out of the
+///    snapshot: they keep having no files.
+/// 3. Shard by shard, under that shard's lock only and a batch at a time, the pending pages
 ///    are copied into `checkpoint.journal`; a writer touching a pending page first copies
 ///    it there itself. The journal thus holds every page as it was at `L`.
-/// 3. The journal gets a checksummed trailer and is forced to disk.
-/// 4. The journaled pages are written into the shard files, which are forced.
-/// 5. The manifest records `L`; the journal and the log segments before the one holding `L`
-///    are deleted.
+/// 4. The journal gets a checksummed trailer and is forced to disk.
+/// 5. The journaled pages are written into the shard files, which are forced.
+/// 6. The manifest records `L` and lists every shard that has files; the journal and the log
+///    segments before the one holding `L` are deleted.
 ///
-/// A crash before step 3 completes leaves a journal without a valid trailer: it is ignored
-/// and the files are untouched. A crash after it leaves a valid journal: recovery writes it
-/// again (idempotent), so a page torn in step 4 is always repaired.
+/// A crash before step 4 completes leaves a journal without a valid trailer: it is ignored,
+/// the files are untouched, and files created in step 2 belong to no listed shard (the next
+/// open removes them). A crash after it leaves a valid journal: recovery writes it again
+/// (idempotent), so a page torn in step 5 is always repaired, and lists the shards it names.
 ///
 /// Journal: pages of `u32 file id | u32 the file's size in pages | u64 page number | 4096
 /// bytes`, then a trailer `magic | LSN | page count | checksum over all entries`. The size lets

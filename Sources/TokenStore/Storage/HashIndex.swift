@@ -8,7 +8,9 @@
 struct HashIndex {
     static let magic: UInt64 = 0x3130_5844_4E49_5354  // "TSINDX01"
     static let headerSize = 4096
-    static let minimumCapacity = 1024
+    /// The capacity of a new shard's table: one page of slots, so that a small shard stays
+    /// small; `reserve` doubles it as entries arrive.
+    static let minimumCapacity = 256
 
     let file: MappedFile
 
@@ -35,7 +37,7 @@ struct HashIndex {
         guard file.load(12, as: UInt32.self) == UInt32(shard) else { return "belongs to another shard" }
         guard file.load(32, as: UInt64.self) == headerChecksum() else { return "header checksum" }
         let log2 = file.load(16, as: UInt32.self)
-        guard log2 >= 10, log2 <= 40, HashIndex.fileSize(capacity: 1 << Int(log2)) <= file.size else {
+        guard log2 >= UInt32(HashIndex.minimumCapacity.trailingZeroBitCount), log2 <= 40, HashIndex.fileSize(capacity: 1 << Int(log2)) <= file.size else {
             return "capacity out of bounds"
         }
         guard count >= 0, count <= capacity else { return "count exceeds capacity" }

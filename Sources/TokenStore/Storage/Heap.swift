@@ -84,7 +84,9 @@ struct Heap {
     func reserve(_ bytes: Int) throws(SystemError) {
         guard !pages.hasRoom(for: bytes) else { return }
         let need = used + bytes
-        let step = min(max(file.size, 1 << 20), 256 << 20)
+        // Doubling from a new shard's few pages: small shards stay small, big ones grow by
+        // up to 256 MiB at a time.
+        let step = min(file.size, 256 << 20)
         var newSize = file.size + step
         if newSize < need { newSize = need }
         newSize = (newSize + MappedFile.pageSize - 1) & ~(MappedFile.pageSize - 1)

@@ -24,6 +24,12 @@ import Glibc
 /// (`posix_fallocate`) and reads as zeros there too, so the two agree until a checkpoint
 /// writes the page. Only growth past the reservation moves the mapping.
 ///
+/// A file of a shard that no checkpoint wrote yet lives in memory only (`init(inMemory:)`):
+/// its mapping is anonymous and it has no descriptor until `adopt` hands it its new file, at
+/// the checkpoint that writes it first. The mapping stays as it is then; that checkpoint
+/// writes every page that is not zero (`markFormatDirty`), so that from then on the file
+/// holds every clean page, as for a mapped file.
+///
 /// Raw pointers into the mapping stay inside this type and its callers in `Storage/`;
 /// they are valid only while the owning shard's lock is held, because `grow` may move them.
 /// The part of a `MappedFile` that every record access touches: the mapping's address and
@@ -152,7 +158,10 @@ struct MappedPages {
 final class MappedFile {
     static let pageSize = 4096
 
-    let file: FileDescriptor
+    /// The file behind the mapping; `nil` while the file exists in memory only.
+    @exclusivity(unchecked) private(set) var descriptor: FileDescriptor?
+    /// The name inside the store directory, for error messages.
+    let name: String
     /// Identifies the file in the checkpoint journal.
     let fileID: UInt32
     /// The mapping, its bitmaps and seal queue, for record views (`HeapRecord.file`).
@@ -174,13 +183,14 @@ final class MappedFile {
     static let sealQueueLimit = 32
 
     @inline(__always) var base: UnsafeMutableRawPointer { pages.base }
-    /// The mapped length, equal to the file's length.
+    /// The mapped length, equal to the file's length once it has a file.
     @inline(__always) var size: Int { pages.size }
     @inline(__always) var dirtyCount: Int { pages.state.pointee.dirtyCount }
 
-    /// Opens (or creates) and maps the file, growing it to at least `minimumSize` bytes.
-    init(path: String, name: String, fileID: UInt32, minimumSize: Int) throws(SystemError) {
-        let fd = try FileDescriptor.open(path, name: name, create: true)
+    /// Opens (or, with `create`, creates) and maps the file, growing it to at least
+    /// `minimumSize` bytes.
+    convenience init(path: String, name: String, fileID: UInt32, minimumSize: Int, create: Bool = true) throws(SystemError) {
+        let fd = try FileDescriptor.open(path, name: name, create: create)
         var mapped: (base: UnsafeMutableRawPointer, size: Int, reserved: Int)
         do throws(SystemError) {
             var size = try fd.size()
@@ -197,12 +207,24 @@ final class MappedFile {
             fd.close()
             throw error
         }
+        self.init(descriptor: fd, name: name, fileID: fileID, mapped: mapped)
+    }
+
+    /// A file in memory only, of `size` zero bytes (whole pages), for `adopt` to give a file.
+    convenience init(inMemory name: String, fileID: UInt32, size: Int) throws(SystemError) {
+        precondition(size % MappedFile.pageSize == 0)
+        let reserved = MappedFile.reservation(for: size)
+        self.init(descriptor: nil, name: name, fileID: fileID, mapped: (try MappedFile.map(nil, name: name, size: size, reserving: reserved), size, reserved))
+    }
+
+    private init(descriptor: FileDescriptor?, name: String, fileID: UInt32, mapped: (base: UnsafeMutableRawPointer, size: Int, reserved: Int)) {
         let words = MappedFile.bitmapWords(mapped.size)
         let state = UnsafeMutablePointer<MappedPages.State>.allocate(capacity: 1)
         state.initialize(to: MappedPages.State(
             base: mapped.base, size: mapped.size, dirty: MappedFile.zeroedWords(words), pending: MappedFile.zeroedWords(words),
             words: words, seals: .allocate(capacity: MappedFile.sealQueueLimit)))
-        self.file = fd
+        self.descriptor = descriptor
+        self.name = name
         self.fileID = fileID
         self.pages = MappedPages(state: state)
         self.reserved = mapped.reserved
@@ -218,7 +240,7 @@ final class MappedFile {
         state.pointee.seals.deallocate()
         state.deinitialize(count: 1)
         state.deallocate()
-        file.close()
+        descriptor?.close()
     }
 
     private static func bitmapWords(_ size: Int) -> Int { (size / MappedFile.pageSize + 63) / 64 }
@@ -237,14 +259,17 @@ final class MappedFile {
     }
 
     /// Reserves `reserving` bytes of address space and maps `file`'s first `size` bytes
-    /// privately at its start; the rest stays inaccessible until `grow` maps it.
-    private static func map(_ file: FileDescriptor, size: Int, reserving: Int) throws(SystemError) -> UnsafeMutableRawPointer {
+    /// privately at its start (zero pages when there is no file); the rest stays inaccessible
+    /// until `grow` maps it.
+    private static func map(_ file: FileDescriptor?, name: String? = nil, size: Int, reserving: Int) throws(SystemError) -> UnsafeMutableRawPointer {
         let calls = SystemCalls.current
+        let name = file?.name ?? name ?? ""
         guard let region = calls.mmap(nil, reserving, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1) else {
-            throw SystemError(errno: errno, operation: "mmap", file: file.name)
+            throw SystemError(errno: errno, operation: "mmap", file: name)
         }
-        guard calls.mmap(region, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, file.raw) != nil else {
-            let failure = SystemError(errno: errno, operation: "mmap", file: file.name)
+        let flags = MAP_PRIVATE | MAP_FIXED | (file == nil ? MAP_ANONYMOUS : 0)
+        guard calls.mmap(region, size, PROT_READ | PROT_WRITE, flags, file?.raw ?? -1) != nil else {
+            let failure = SystemError(errno: errno, operation: "mmap", file: name)
             _ = calls.munmap(region, reserving)
             throw failure
         }
@@ -320,6 +345,32 @@ final class MappedFile {
         journal = nil
     }
 
+    // MARK: Files in memory
+
+    /// Forgets the pages written so far, for a file in memory just formatted: every open
+    /// formats it the same way, so the format alone is no write for a checkpoint to save.
+    func forgetWrites() {
+        precondition(descriptor == nil)
+        let state = pages.state
+        state.pointee.dirty.initialize(repeating: 0, count: state.pointee.words)
+        state.pointee.dirtyCount = 0
+    }
+
+    /// Marks the header page dirty again, so that the checkpoint that gives a file in memory
+    /// its file writes the format that `forgetWrites` forgot: the formats of the index and the
+    /// heaps leave every other page zero, and every later change marks its pages itself.
+    func markFormatDirty() {
+        pages.markDirty(0, MappedFile.pageSize)
+    }
+
+    /// Gives a file in memory its file, already reserved to the mapping's size, so that the
+    /// checkpoint's pages fit and later growth extends it as for any file. The owning shard's
+    /// lock is held, so that no growth runs meanwhile.
+    func adopt(_ file: FileDescriptor) {
+        precondition(descriptor == nil)
+        descriptor = file
+    }
+
     // MARK: Growth
 
     /// Extends the file and the mapping to `newSize`; the new bytes read as zero.
@@ -332,14 +383,16 @@ final class MappedFile {
     func grow(to newSize: Int) throws(SystemError) {
         precondition(newSize % MappedFile.pageSize == 0)
         guard newSize > size else { return }
-        do throws(SystemError) { try file.allocate(to: newSize) } catch {
-            try? file.truncate(to: size)
-            throw error
+        if let file = descriptor {
+            do throws(SystemError) { try file.allocate(to: newSize) } catch {
+                try? file.truncate(to: size)
+                throw error
+            }
         }
         do throws(SystemError) {
             if newSize <= reserved { try extendInPlace(to: newSize) } else { try move(to: newSize) }
         } catch {
-            try? file.truncate(to: size)
+            if let file = descriptor { try? file.truncate(to: size) }
             throw error
         }
         let state = pages.state
@@ -363,19 +416,22 @@ final class MappedFile {
     private func extendInPlace(to newSize: Int) throws(SystemError) {
         let flags = MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS
         guard SystemCalls.current.mmap(base + size, newSize - size, PROT_READ | PROT_WRITE, flags, -1) != nil else {
-            throw SystemError(errno: errno, operation: "mmap", file: file.name)
+            throw SystemError(errno: errno, operation: "mmap", file: name)
         }
     }
 
     private func move(to newSize: Int) throws(SystemError) {
         let state = pages.state
         let newReservation = MappedFile.reservation(for: newSize)
-        let p = try MappedFile.map(file, size: newSize, reserving: newReservation)
+        let p = try MappedFile.map(descriptor, name: name, size: newSize, reserving: newReservation)
         let dirty = state.pointee.dirty, pending = state.pointee.pending
-        for w in 0..<state.pointee.words where dirty[w] | pending[w] | inFlight[w] != 0 {
-            var bits = dirty[w] | pending[w] | inFlight[w]
+        // In memory, no file holds the clean pages (the format): every page moves.
+        let all: UInt64 = descriptor == nil ? ~0 : 0
+        for w in 0..<state.pointee.words where dirty[w] | pending[w] | inFlight[w] | all != 0 {
+            var bits = dirty[w] | pending[w] | inFlight[w] | all
             while bits != 0 {
                 let page = w * 64 + bits.trailingZeroBitCount
+                if page * MappedFile.pageSize >= size { break }
                 let offset = page * MappedFile.pageSize
                 (p + offset).copyMemory(from: base + offset, byteCount: MappedFile.pageSize)
                 bits &= bits - 1

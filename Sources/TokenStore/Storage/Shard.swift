@@ -1,6 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One lock stripe's storage, three mapped files: the hash index, the record heap (keys,
 /// users, counters), and the changelog heap. Changelog entries are written once and read
 /// rarely; keeping them apart keeps the hot records dense in memory.
+///
+/// A shard that no checkpoint has written has no files: it is formatted in memory at every
+/// open, and the first checkpoint that finds it written creates its files, before the
+/// manifest that lists it (see `ShardedStore.checkpoint`). A small store thus has a few files.
 ///
 /// Everything here runs under the stripe's lock, taken by the caller.
 final class Shard {
@@ -30,40 +38,101 @@ final class Shard {
         return String(repeating: "0", count: max(0, 4 - s.count)) + s
     }
 
-    /// Maps the shard's files, creating and formatting them for a new store.
-    init(directory: String, number: Int, create: Bool) throws(TokenStoreError) {
+    /// The first size of a heap file: its header and one page of records. Growth doubles it.
+    static let initialHeapSize = Heap.headerSize + MappedFile.pageSize
+
+    /// Maps the shard's files when a checkpoint created them (`hasFiles`, from the manifest);
+    /// otherwise formats the shard in memory, with no file, until a checkpoint writes it.
+    init(directory: String, number: Int, hasFiles: Bool) throws(TokenStoreError) {
         self.number = number
-        let indexName = Shard.indexName(number), heapName = Shard.heapName(number), changesName = Shard.changesName(number)
         let first = UInt32(number * Shard.filesPerShard)
-        do throws(SystemError) {
-            let indexFile = try MappedFile(
-                path: directory + "/" + indexName, name: indexName, fileID: first,
-                minimumSize: create ? HashIndex.fileSize(capacity: HashIndex.minimumCapacity) : 0)
-            let heapFile = try MappedFile(
-                path: directory + "/" + heapName, name: heapName, fileID: first + 1,
-                minimumSize: create ? Heap.headerSize + (64 << 10) : 0)
-            let changesFile = try MappedFile(
-                path: directory + "/" + changesName, name: changesName, fileID: first + 2,
-                minimumSize: create ? Heap.headerSize + (64 << 10) : 0)
-            for file in [indexFile, heapFile, changesFile] { try StoreDirectory.checkOwnership(file.file) }
-            index = HashIndex(file: indexFile)
-            heap = Heap(file: heapFile)
-            changes = Heap(file: changesFile, magic: Heap.changesMagic)
-        } catch {
-            if error.errno == 22 {  // EINVAL: size not a whole number of pages
-                throw TokenStoreError(.corrupt, "\(error.file): truncated")
-            }
-            throw error.storeError
+        let names = Shard.fileNames(number)
+        var files: [MappedFile] = []
+        for (kind, name) in names.enumerated() {
+            files.append(try Shard.map(name, in: directory, fileID: first + UInt32(kind), hasFile: hasFiles, number: number))
         }
-        if create {
+        index = HashIndex(file: files[0])
+        heap = Heap(file: files[1])
+        changes = Heap(file: files[2], magic: Heap.changesMagic)
+        if !hasFiles {
             HashIndex.format(index.file, shard: number, capacity: HashIndex.minimumCapacity)
             Heap.format(heap.file, shard: number)
             Heap.format(changes.file, shard: number, magic: Heap.changesMagic)
+            files.forEach { $0.forgetWrites() }
         } else {
-            if let problem = index.validate(shard: number) { throw TokenStoreError(.corrupt, "\(indexName): \(problem)") }
-            if let problem = heap.validate(shard: number) { throw TokenStoreError(.corrupt, "\(heapName): \(problem)") }
-            if let problem = changes.validate(shard: number) { throw TokenStoreError(.corrupt, "\(changesName): \(problem)") }
+            if let problem = index.validate(shard: number) { throw TokenStoreError(.corrupt, "\(names[0]): \(problem)") }
+            if let problem = heap.validate(shard: number) { throw TokenStoreError(.corrupt, "\(names[1]): \(problem)") }
+            if let problem = changes.validate(shard: number) { throw TokenStoreError(.corrupt, "\(names[2]): \(problem)") }
         }
+    }
+
+    /// Maps one of the shard's files, or makes it in memory when the shard has none yet.
+    private static func map(_ name: String, in directory: String, fileID: UInt32, hasFile: Bool, number: Int) throws(TokenStoreError) -> MappedFile {
+        do throws(SystemError) {
+            guard hasFile else {
+                let size = fileID % UInt32(filesPerShard) == 0 ? HashIndex.fileSize(capacity: HashIndex.minimumCapacity) : initialHeapSize
+                return try MappedFile(inMemory: name, fileID: fileID, size: size)
+            }
+            let file = try MappedFile(path: directory + "/" + name, name: name, fileID: fileID, minimumSize: 0, create: false)
+            try StoreDirectory.checkOwnership(file.descriptor!)
+            return file
+        } catch {
+            switch error.errno {
+            case ENOENT: throw TokenStoreError(.corrupt, "\(name): missing, though MANIFEST lists shard \(number) as written")
+            case EINVAL: throw TokenStoreError(.corrupt, "\(name): truncated")  // not a whole number of pages
+            default: throw error.storeError
+            }
+        }
+    }
+
+    /// The names of shard `n`'s files, in journal-id order.
+    static func fileNames(_ n: Int) -> [String] { [indexName(n), heapName(n), changesName(n)] }
+
+    /// Whether the shard has its files; false while it lives in memory only. Only the
+    /// checkpointer gives a shard its files: it reads this without the lock.
+    var hasFiles: Bool { index.file.descriptor != nil }
+
+    /// Whether anything was written to the shard since the last checkpoint. Lock held.
+    var isDirty: Bool { index.file.dirtyCount + heap.file.dirtyCount + changes.file.dirtyCount > 0 }
+
+    /// Creates the shard's three files, empty, for `adoptFiles`. No lock needed: nothing reads
+    /// them until they are adopted.
+    func createFiles(directory: String) throws(SystemError) -> [FileDescriptor] {
+        var created: [FileDescriptor] = []
+        do throws(SystemError) {
+            for name in Shard.fileNames(number) {
+                let fd = try FileDescriptor.open(directory + "/" + name, name: name, create: true)
+                created.append(fd)
+                try StoreDirectory.checkOwnership(fd)
+                try fd.truncate(to: 0)
+            }
+        } catch {
+            Shard.discard(created, directory: directory)
+            throw error
+        }
+        return created
+    }
+
+    /// Closes and removes files made for a shard that stays in memory, so that a full disk
+    /// gets its space back.
+    private static func discard(_ created: [FileDescriptor], directory: String) {
+        for fd in created {
+            fd.close()
+            _ = SystemCalls.current.unlink(directory + "/" + fd.name)
+        }
+    }
+
+    /// Gives the shard in memory the files `createFiles` made: each is reserved to its
+    /// mapping's size first, so that on a full disk the shard stays in memory as it was and
+    /// the files are removed. Lock held.
+    func adoptFiles(_ created: [FileDescriptor], directory: String) throws(SystemError) {
+        do throws(SystemError) {
+            for (file, fd) in zip(files, created) { try fd.allocate(to: file.size) }
+        } catch {
+            Shard.discard(created, directory: directory)
+            throw error
+        }
+        for (file, fd) in zip(files, created) { file.adopt(fd) }
     }
 
     /// In journal-id order.

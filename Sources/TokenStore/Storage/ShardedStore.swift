@@ -112,12 +112,18 @@ final class ShardedStore: @unchecked Sendable {
             let names: [String]
             do throws(SystemError) { names = try StoreDirectory.list(directory) } catch { throw error.storeError }
             if !created && names.contains(Checkpoint.journalName) { try ShardedStore.applyJournal(directory: directory, manifest: &manifest) }
-            // Until the first checkpoint the shard files hold nothing the log cannot rebuild:
-            // they are formatted in memory on every open, and written by that checkpoint.
-            let fresh = created || manifest.checkpointAt == 0
+            // A shard the manifest does not list holds nothing the log cannot rebuild: it is
+            // formatted in memory, and its files appear with the checkpoint that first writes
+            // it. Files of such a shard are what a crash left before that checkpoint's manifest.
             var shards: [Shard] = []
             for n in 0..<manifest.shards {
-                shards.append(try Shard(directory: directory, number: n, create: fresh))
+                let listed = manifest.hasFiles(n)
+                if !listed {
+                    for name in Shard.fileNames(n) where names.contains(name) {
+                        _ = SystemCalls.current.unlink(directory + "/" + name)
+                    }
+                }
+                shards.append(try Shard(directory: directory, number: n, hasFiles: listed))
             }
             self.shards = shards
             pagesByFile = .allocate(capacity: shards.count * Shard.filesPerShard)
@@ -228,32 +234,44 @@ final class ShardedStore: @unchecked Sendable {
             let pauseStart = monotonicNanos()
             // No I/O with every stripe held: the snapshot's LSN is where the log ends now,
             // wherever that is in its segment.
-            let lsn = locks.withAll { () -> UInt64 in
+            let (lsn, newShards) = locks.withAll { () -> (UInt64, [Int]) in
                 let lsn = wal.endLSNNow
-                for shard in shards {
+                var newShards: [Int] = []
+                for (i, shard) in shards.enumerated() {
+                    if !shard.hasFiles {
+                        // A shard no write touched keeps no files; a written one gets them
+                        // now, with its format, which its in-memory pages do not count.
+                        guard shard.isDirty else { continue }
+                        newShards.append(i)
+                        shard.files.forEach { $0.markFormatDirty() }
+                    }
                     shard.index.seal()
                     shard.heap.seal()
                     shard.changes.seal()
                     for file in shard.files { file.beginCheckpoint(journal: journal) }
                 }
-                return lsn
+                return (lsn, newShards)
             }
             notePause(since: pauseStart)
+            try createFiles(ofShards: newShards)
             try captureSnapshot(into: journal)
             try journal.seal(lsn: lsn)
             sealed = true
             // Write the pages into the shard files from the journal's copy: the mappings
             // may have moved on since.
             var touched = Set<UInt32>()
+            // Every file the journal names has its descriptor: files in memory got theirs above.
+            func descriptor(_ id: UInt32) throws(TokenStoreError) -> FileDescriptor {
+                let file = shards[Int(id) / Shard.filesPerShard].files[Int(id) % Shard.filesPerShard]
+                guard let fd = file.descriptor else { throw TokenStoreError(.io, "\(file.name): checkpointed before it had a file") }
+                return fd
+            }
             _ = try Checkpoint.readJournal(journal.file, apply: true, files: shards.count * Shard.filesPerShard) {
                 fileID, _, page, bytes in
-                let file = shards[Int(fileID) / Shard.filesPerShard].files[Int(fileID) % Shard.filesPerShard]
-                try file.file.write(bytes, at: page * MappedFile.pageSize)
+                try descriptor(fileID).write(bytes, at: page * MappedFile.pageSize)
                 touched.insert(fileID)
             }
-            for id in touched.sorted() {
-                try shards[Int(id) / Shard.filesPerShard].files[Int(id) % Shard.filesPerShard].file.sync()
-            }
+            for id in touched.sorted() { try descriptor(id).sync() }
             checkpointBytes.add(UInt64(journal.bytesWritten + journal.pages * MappedFile.pageSize), ordering: .relaxed)
             var next = manifest
             guard let segment = wal.segment(holding: lsn) else {
@@ -263,8 +281,11 @@ final class ShardedStore: @unchecked Sendable {
             next.checkpointSegmentStart = segment.start
             next.logSalt = segment.salt
             next.checkpointAt = currentMillis()
+            // Shards given files by an earlier checkpoint that failed are listed too: their
+            // pages went back to dirty, so this checkpoint wrote them.
+            for (i, shard) in shards.enumerated() where shard.hasFiles { next.setHasFiles(i) }
             try next.write(directory: directory)
-            otherBytes.add(UInt64(Manifest.size), ordering: .relaxed)
+            otherBytes.add(UInt64(next.size), ordering: .relaxed)
             checkpointsTaken.add(1, ordering: .relaxed)
             manifest = next
             checkpointedLSN.store(lsn, ordering: .relaxed)
@@ -286,6 +307,24 @@ final class ShardedStore: @unchecked Sendable {
             if sealed { poison() }
             throw TokenStoreError(converting: error)
         }
+    }
+
+    /// Creates the files of the shards that the checkpoint writes for the first time, outside
+    /// every lock, and hands each shard its files under its own lock; then makes the new names
+    /// durable, before the journal that names their pages is sealed (so that recovery, which
+    /// applies a sealed journal, finds them). A shard whose files could not all be made keeps
+    /// living in memory, and the checkpoint fails.
+    private func createFiles(ofShards numbers: [Int]) throws(TokenStoreError) {
+        guard !numbers.isEmpty else { return }
+        do throws(SystemError) {
+            for i in numbers {
+                let created = try shards[i].createFiles(directory: directory)
+                locks.lockExclusive(i)
+                defer { locks.unlock(i) }
+                try shards[i].adoptFiles(created, directory: directory)
+            }
+            try syncDirectory(directory)
+        } catch { throw error.storeError }
     }
 
     /// Copies every page still pending into `journal`, one shard and one batch at a time,
@@ -333,6 +372,9 @@ final class ShardedStore: @unchecked Sendable {
                 try file.write(bytes, at: page * MappedFile.pageSize)
             }
             if let lsn, lsn > manifest.checkpointLSN {
+                // The checkpoint created the files of the shards it names before it sealed
+                // the journal; its manifest would have listed them.
+                for id in files.keys { manifest.setHasFiles(Int(id) / Shard.filesPerShard) }
                 for file in files.values { try file.sync() }
                 manifest.checkpointLSN = lsn
                 // The journal names a position; the segment holding it is the last that

@@ -56,7 +56,7 @@ extension WriteAheadLog {
         var segment: Segment
         switch try startSegment(directory: directory, starts: starts, manifest: manifest) {
         case .open(let s): segment = s
-        case .create: segment = try create(directory: directory, startLSN: checkpointLSN)
+        case .create: segment = try create(directory: directory, startLSN: checkpointLSN, size: firstSegmentSize)
         case .damaged(let reason, let file):
             guard dropDamaged else { throw TokenStoreError(.corrupt, reason + salvageHint) }
             guard checkpointLSN <= maxStartLSN else {
@@ -69,7 +69,7 @@ extension WriteAheadLog {
             try survey(
                 after: nil, later: starts.filter { $0 > checkpointLSN }, directory: directory, into: &report,
                 inspectDropped)
-            segment = try create(directory: directory, startLSN: checkpointLSN)
+            segment = try create(directory: directory, startLSN: checkpointLSN, size: firstSegmentSize)
             dropped = report
         }
         let first = segment
@@ -147,12 +147,17 @@ extension WriteAheadLog {
             }
         }
 
+        // Appends keep room for an end marker; a log whose valid records say otherwise was
+        // not written by this library.
+        guard position + UInt64(endMarkerSize) <= segment.endLSN else {
+            throw TokenStoreError(.corrupt, "\(fileName(segment.startLSN)): its records leave no room to close the segment")
+        }
         do throws(SystemError) {
-            if segment.readable < segmentSize {
+            if segment.readable < segment.size {
                 // A truncated segment: grow it back before appending through the mapping.
-                try segment.file.allocate(to: segmentSize)
+                try segment.file.allocate(to: segment.size)
                 try segment.file.sync()
-                segment.readable = segmentSize
+                segment.readable = segment.size
             }
             try erase(segment, from: position)
             for start in starts where start > segment.startLSN || start < first.startLSN {
@@ -206,6 +211,7 @@ extension WriteAheadLog {
                 if let salt = manifest.logSalt, salt != s.salt {
                     return .damaged("\(name): replaced (its salt is not the one the manifest recorded)", file: name)
                 }
+                try checkHolds(s, checkpointLSN)
                 return .open(s)
             case .blank, .damaged:
                 return .damaged("\(name): bad segment header", file: name)
@@ -217,11 +223,13 @@ extension WriteAheadLog {
             let name = fileName(checkpointLSN)
             return .damaged("\(name): write-ahead log segment missing", file: name)
         }
-        guard checkpointLSN - first <= UInt64(segmentSize - headerSize) else {
+        guard checkpointLSN - first <= UInt64(maxSegmentSize - headerSize) else {
             throw TokenStoreError(.corrupt, "MANIFEST: its checkpoint lies beyond the write-ahead log")
         }
         switch try openSegment(directory: directory, startLSN: first) {
-        case .valid(let s): return .open(s)
+        case .valid(let s):
+            try checkHolds(s, checkpointLSN)
+            return .open(s)
         case .blank where checkpointLSN == 0 && starts == [0]:
             // A crash while the new store created its first segment: nothing was written yet.
             return .create
@@ -230,8 +238,19 @@ extension WriteAheadLog {
         }
     }
 
-    private static func create(directory: String, startLSN: UInt64) throws(TokenStoreError) -> Segment {
-        do throws(SystemError) { return try createSegment(directory: directory, startLSN: startLSN) } catch {
+    /// Refuses a checkpoint that lies past the end of the segment meant to hold it (with room
+    /// for the end marker that every segment keeps), which segments of different sizes make
+    /// possible for a damaged manifest.
+    private static func checkHolds(_ segment: Segment, _ checkpointLSN: UInt64) throws(TokenStoreError) {
+        guard checkpointLSN + UInt64(endMarkerSize) <= segment.endLSN else {
+            throw TokenStoreError(
+                .corrupt,
+                "MANIFEST: its checkpoint \(checkpointLSN) lies beyond the end of \(fileName(segment.startLSN)) (\(segment.size) bytes)")
+        }
+    }
+
+    private static func create(directory: String, startLSN: UInt64, size: Int) throws(TokenStoreError) -> Segment {
+        do throws(SystemError) { return try createSegment(directory: directory, startLSN: startLSN, size: size) } catch {
             throw error.storeError
         }
     }
@@ -306,7 +325,7 @@ extension WriteAheadLog {
             case .damaged: report.countIsExact = false
             case .valid(let s):
                 forEachValidRecord(in: s, from: headerSize, tally)
-                if s.readable < segmentSize { report.countIsExact = false }
+                if s.readable < s.size { report.countIsExact = false }
             }
         }
         report.positions = report.positions.lowerBound..<upper
@@ -372,49 +391,48 @@ extension WriteAheadLog {
         case damaged
     }
 
-    /// Maps an existing segment and checks its header. A file shorter than a segment maps
-    /// with only its bytes readable: its missing end reads as a torn tail.
+    /// Maps an existing segment and checks its header, which gives the segment's size. A file
+    /// shorter than that maps with only its bytes readable: its missing end reads as a torn tail.
     static func openSegment(directory: String, startLSN: UInt64) throws(TokenStoreError) -> SegmentFile {
         guard startLSN <= maxStartLSN else { return .damaged }
         let name = fileName(startLSN)
         let file: FileDescriptor
-        let size: Int
+        let fileSize: Int
+        var header: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        let headerBytes: Int
         do throws(SystemError) {
             file = try FileDescriptor.open(directory + "/" + name, name: name, create: false)
         } catch { throw error.storeError }
         do throws(SystemError) {
             try StoreDirectory.checkOwnership(file)
-            size = try file.size()
+            fileSize = try file.size()
+            headerBytes = try withUnsafeMutableBytes(of: &header) { (b) throws(SystemError) in try file.read(into: b, at: 0) }
         } catch {
             file.close()
             throw error.storeError
         }
-        guard size > 0 else {
-            file.close()
-            return .blank
+        let valid = withUnsafeBytes(of: &header) { h in
+            headerBytes >= 40
+                && h.loadUnaligned(as: UInt64.self) == magic
+                && h.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == TokenStore.formatVersion
+                && h.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == startLSN
+                && h.loadUnaligned(fromByteOffset: 32, as: UInt64.self) == hash64(UnsafeRawBufferPointer(rebasing: h[0..<32]))
+                && isValidSegmentSize(Int(h.loadUnaligned(fromByteOffset: sizeOffset, as: UInt32.self)))
         }
-        guard let base = SystemCalls.current.mmap(nil, segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
+        guard valid else {
+            file.close()
+            // The header is written and synced before anything else: zeros mean it never was.
+            return withUnsafeBytes(of: &header) { isZero(UnsafeRawBufferPointer(rebasing: $0[0..<min(headerBytes, 40)])) } ? .blank : .damaged
+        }
+        let size = Int(withUnsafeBytes(of: &header) { $0.loadUnaligned(fromByteOffset: sizeOffset, as: UInt32.self) })
+        guard let base = SystemCalls.current.mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
             let e = SystemError(errno: errno, operation: "mmap", file: name)
             file.close()
             throw e.storeError
         }
         // Only the page holding the end of a short file and those before it may be touched.
-        let readable = min(size, segmentSize)
-        let segment = Segment(
-            file: file, base: base, startLSN: startLSN,
-            salt: readable >= 32 ? UnsafeRawPointer(base).loadUnaligned(fromByteOffset: 24, as: UInt64.self) : 0,
-            readable: readable)
-        let header = UnsafeRawPointer(base)
-        guard readable >= 40,
-            header.loadUnaligned(as: UInt64.self) == magic,
-            header.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == TokenStore.formatVersion,
-            header.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == startLSN,
-            header.loadUnaligned(fromByteOffset: 32, as: UInt64.self) == hash64(UnsafeRawBufferPointer(start: header, count: 32))
-        else {
-            // The header is written and synced before anything else: zeros mean it never was.
-            return isZero(UnsafeRawBufferPointer(start: header, count: min(readable, 40))) ? .blank : .damaged
-        }
-        return .valid(segment)
+        return .valid(Segment(
+            file: file, base: base, startLSN: startLSN, salt: header.3, size: size, readable: min(fileSize, size)))
     }
 
     /// Whether every byte is zero, eight at a time.
@@ -439,7 +457,7 @@ extension WriteAheadLog {
         let firstPage = start & ~(MappedFile.pageSize - 1)
         var page = firstPage
         var low = Int.max, high = 0
-        while page < segmentSize {
+        while page < segment.size {
             let from = max(page, start)
             let to = page + MappedFile.pageSize
             let bytes = UnsafeMutableRawBufferPointer(start: segment.base + from, count: to - from)

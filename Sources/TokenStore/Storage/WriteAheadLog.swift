@@ -2,8 +2,12 @@
 import Glibc
 #endif
 
-/// The write-ahead log: checksummed records of logical operations in 16 MiB segment files,
-/// mapped shared.
+/// The write-ahead log: checksummed records of logical operations in segment files, mapped
+/// shared. A new store's first segment is small (`firstSegmentSize`) and each later one
+/// `segmentGrowth` times the one before, up to `maxSegmentSize`: a small store stays small,
+/// and a busy one reaches the cap after four rolls (each roll costs a few milliseconds of
+/// file creation and syncs that every writer waits for), rolling no more often from then on
+/// than with fixed 16 MiB segments.
 ///
 /// An append is a `memcpy` into the shared mapping, which puts the record in the kernel's
 /// page cache before the call returns: a `kill -9` cannot lose it. Against power loss the
@@ -14,19 +18,41 @@ import Glibc
 ///
 /// Record: `u32 payload length | u32 type | u64 lsn | u64 checksum | payload, padded to 8`.
 ///
-/// Segment header (page 0): `magic | u32 format | 4 pad | u64 start LSN | u64 salt | u64
-/// checksum of the 32 bytes before | u64 synced mark | u64 writer's boot`. The last two are
-/// outside the checksum: they change as the log is used.
+/// Segment header (page 0): `magic | u32 format | u32 segment size | u64 start LSN | u64 salt
+/// | u64 checksum of the 32 bytes before | u64 synced mark | u64 writer's boot`. The size is
+/// checksummed with the rest, so a damaged one is a damaged header; the file may be shorter
+/// (damage, or a crash while it was created), never read past the size. The last two fields
+/// are outside the checksum: they change as the log is used.
 final class WriteAheadLog: @unchecked Sendable {
-    static let segmentSize = 16 << 20
+    /// The size of a new store's first segment.
+    static let firstSegmentSize = 64 << 10
+    /// The largest segment; also the most one record may take, with its end marker.
+    static let maxSegmentSize = 16 << 20
+    /// How much larger each new segment is than the one it follows, up to the cap.
+    static let segmentGrowth = 4
     static let headerSize = 4096
     static let recordHeaderSize = 24
     static let magic: UInt64 = 0x4745_534C_4157_5354  // "TSWALSEG"
     static let maxPayload = 1 << 20
     /// An end-of-segment record: header and the next segment's salt.
     static let endMarkerSize = recordHeaderSize + 8
+    static let sizeOffset = 12
     static let syncedMarkOffset = 40
     static let bootOffset = 48
+
+    /// Whether `size` is one a segment may have: a power of two in the sizes the log uses.
+    static func isValidSegmentSize(_ size: Int) -> Bool {
+        size >= firstSegmentSize && size <= maxSegmentSize && size & (size - 1) == 0
+    }
+
+    /// The size of the segment that follows one of `previous` bytes and must hold a record of
+    /// `bytes` (header and padding) and the end marker after it: `segmentGrowth` times the
+    /// previous, capped, and doubled again while the record does not fit.
+    static func nextSegmentSize(after previous: Int, holding bytes: Int) -> Int {
+        var size = min(max(previous * segmentGrowth, firstSegmentSize), maxSegmentSize)
+        while size < maxSegmentSize && headerSize + bytes + endMarkerSize > size { size *= 2 }
+        return size
+    }
 
     enum RecordType: UInt32 {
         case operation = 1
@@ -42,24 +68,27 @@ final class WriteAheadLog: @unchecked Sendable {
         let base: UnsafeMutableRawPointer
         let startLSN: UInt64
         let salt: UInt64
-        /// Bytes that may be read: the file's size when it is shorter than a segment (damage
-        /// or a crash while it was created), until recovery grows it back.
+        /// The segment's size as its header records it: the length of the mapping.
+        let size: Int
+        /// Bytes that may be read: the file's size when it is shorter than `size` (damage or
+        /// a crash while it was created), until recovery grows it back.
         var readable: Int
 
-        init(file: FileDescriptor, base: UnsafeMutableRawPointer, startLSN: UInt64, salt: UInt64, readable: Int = WriteAheadLog.segmentSize) {
+        init(file: FileDescriptor, base: UnsafeMutableRawPointer, startLSN: UInt64, salt: UInt64, size: Int, readable: Int? = nil) {
             self.file = file
             self.base = base
             self.startLSN = startLSN
             self.salt = salt
-            self.readable = readable
+            self.size = size
+            self.readable = readable ?? size
         }
 
         deinit {
-            _ = SystemCalls.current.munmap(base, WriteAheadLog.segmentSize)
+            _ = SystemCalls.current.munmap(base, size)
             file.close()
         }
 
-        var endLSN: UInt64 { startLSN + UInt64(WriteAheadLog.segmentSize - WriteAheadLog.headerSize) }
+        var endLSN: UInt64 { startLSN + UInt64(size - WriteAheadLog.headerSize) }
 
         /// Marks every page of the range dirty again. After a failed writeback Linux marks the
         /// pages clean ("fsyncgate"), so a plain retry would succeed without writing them:
@@ -170,7 +199,7 @@ final class WriteAheadLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if endLSN + UInt64(total + WriteAheadLog.endMarkerSize) > segment.endLSN {
-            try roll()
+            try roll(holding: total)
         }
         let offset = WriteAheadLog.headerSize + Int(endLSN - segment.startLSN)
         let record = segment.base + offset
@@ -197,8 +226,10 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Closes the current segment with an end marker and starts the next one. Lock held.
-    private func roll() throws(SystemError) {
-        let next = try WriteAheadLog.createSegment(directory: directory, startLSN: endLSN + UInt64(WriteAheadLog.endMarkerSize))
+    private func roll(holding bytes: Int = 0) throws(SystemError) {
+        let next = try WriteAheadLog.createSegment(
+            directory: directory, startLSN: endLSN + UInt64(WriteAheadLog.endMarkerSize),
+            size: WriteAheadLog.nextSegmentSize(after: segment.size, holding: bytes))
         let offset = WriteAheadLog.headerSize + Int(endLSN - segment.startLSN)
         (segment.base + offset + WriteAheadLog.recordHeaderSize).storeBytes(of: next.salt, as: UInt64.self)
         writeHeader(segment.base + offset, type: .endOfSegment, length: 8, lsn: endLSN, salt: segment.salt)
@@ -209,7 +240,7 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// Ends the current segment now and continues in a new one, as a full segment does.
-    /// Tests use it to lay a log across segments without writing 16 MiB of records.
+    /// Tests use it to lay a log across segments without filling one with records.
     func startNewSegment() throws(SystemError) {
         try lock.withLock { () throws(SystemError) -> Void in
             if endLSN > segment.startLSN { try roll() }
@@ -272,21 +303,23 @@ final class WriteAheadLog: @unchecked Sendable {
     /// header is half written leaves this name, which recovery never reads and `open` removes.
     static func temporaryName(_ lsn: UInt64) -> String { fileName(lsn) + ".tmp" }
 
-    /// Creates the segment starting at `startLSN`: built and synced under a temporary name,
-    /// then renamed, so the segment's name never shows a half-written header.
-    static func createSegment(directory: String, startLSN: UInt64) throws(SystemError) -> Segment {
+    /// Creates the segment of `size` bytes starting at `startLSN`: built and synced under a
+    /// temporary name, then renamed, so the segment's name never shows a half-written header.
+    static func createSegment(directory: String, startLSN: UInt64, size: Int) throws(SystemError) -> Segment {
+        precondition(isValidSegmentSize(size))
         let name = fileName(startLSN), temporary = temporaryName(startLSN)
         let file = try FileDescriptor.open(directory + "/" + temporary, name: name, create: true)
         do throws(SystemError) {
             try file.truncate(to: 0)
-            try file.allocate(to: segmentSize)
-            guard let base = SystemCalls.current.mmap(nil, segmentSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
+            try file.allocate(to: size)
+            guard let base = SystemCalls.current.mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, file.raw) else {
                 throw SystemError(errno: errno, operation: "mmap", file: name)
             }
             let salt = mix64(UInt64.random(in: .min ... .max) ^ startLSN)
             do throws(SystemError) {
                 base.storeBytes(of: magic, as: UInt64.self)
                 (base + 8).storeBytes(of: TokenStore.formatVersion, as: UInt32.self)
+                (base + sizeOffset).storeBytes(of: UInt32(size), as: UInt32.self)
                 (base + 16).storeBytes(of: startLSN, as: UInt64.self)
                 (base + 24).storeBytes(of: salt, as: UInt64.self)
                 (base + 32).storeBytes(of: hash64(UnsafeRawBufferPointer(start: base, count: 32)), as: UInt64.self)
@@ -300,10 +333,10 @@ final class WriteAheadLog: @unchecked Sendable {
                 }
                 try syncDirectory(directory)
             } catch {
-                _ = SystemCalls.current.munmap(base, segmentSize)
+                _ = SystemCalls.current.munmap(base, size)
                 throw error
             }
-            return Segment(file: file, base: base, startLSN: startLSN, salt: salt)
+            return Segment(file: file, base: base, startLSN: startLSN, salt: salt, size: size)
         } catch {
             file.close()
             _ = SystemCalls.current.unlink(directory + "/" + temporary)

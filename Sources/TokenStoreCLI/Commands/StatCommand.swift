@@ -7,7 +7,8 @@ enum StatCommand: Command {
     static let help = """
         Usage: tokenstore stat PATH [--files] [--json]
 
-        Prints the store's format version, shards and the other options fixed at creation
+        Prints the store's format version, shards (and how many have files: a shard gets them
+        at the first checkpoint after it is written) and the other options fixed at creation
         (quarantine on mismatch, changelog limit), token and user counts, tokens by platform
         and authorization, segment counts, bounces applied, file sizes (grouped by kind),
         live versus dead bytes in the shard heaps, and when the store was last checkpointed.
@@ -22,6 +23,12 @@ enum StatCommand: Command {
     static func kind(of name: String) -> String {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
         return "*" + name[dot...]
+    }
+
+    /// How many shards have files among `files`: a shard without any was never checkpointed
+    /// after a write, so a small store has few.
+    static func shardsWithFiles(_ files: [StorageReport.File]) -> Int {
+        Set(files.compactMap { $0.name.hasPrefix("shard-") && $0.name.hasSuffix(".heap") ? $0.name.dropLast(5) : nil }).count
     }
 
     /// The segments `stat` counts (per-app segments need an app; see `segment`).
@@ -53,7 +60,7 @@ enum StatCommand: Command {
             return
         }
         out.line("format version:   \(report.formatVersion)")
-        out.line("shards:           \(report.shards)")
+        out.line("shards:           \(report.shards) (\(shardsWithFiles(report.files)) with files)")
         out.line("on mismatch:      \(options.quarantineMisconfigured ? "quarantine" : "remove")")
         out.line("changelog limit:  \(options.changelogLimit)")
         out.line("tombstones kept:  \(DumpHeader.describe(options.tombstoneRetention))")
@@ -107,6 +114,7 @@ enum StatCommand: Command {
         writer.beginObject()
         writer.field("format_version", Int64(report.formatVersion))
         writer.field("shards", report.shards)
+        writer.field("shards_with_files", shardsWithFiles(report.files))
         writer.field("quarantine_misconfigured", options.quarantineMisconfigured)
         writer.field("changelog_limit", options.changelogLimit)
         writer.field("tombstone_retention_ms", options.tombstoneRetention)

@@ -47,6 +47,28 @@ import TokenStore
             #expect(object["tokens"] as? Int == 4)
             #expect((object["segments"] as? [String: Any])?["opted_in"] as? Int == 1)
             #expect((object["files"] as? [Any])?.isEmpty == false)
+            let heaps = (object["files"] as? [[String: Any]])?.filter { ($0["name"] as? String)?.hasSuffix(".heap") == true }
+            #expect(object["shards_with_files"] as? Int == heaps?.count)
+        }
+    }
+
+    /// A small store stays small, and `stat` says so: few shards with files, few bytes.
+    @Test func statOfAOneRecordStoreShowsFewShardsWithFilesAndUnderAMegabyte() throws {
+        try CLI.withTemporaryDirectory { dir throws in
+            let path = dir + "/store"
+            try CLI.withStore(path) { store throws in
+                try store.register(Registration(deviceID: "iphone", appID: "shop", token: CLI.apnsToken(1), platform: .ios,
+                                                authorization: .foreground, userID: "kim", at: CLI.t0))
+            }
+            let run = try CLI.run(["stat", path, "--json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            let withFiles = try #require(object["shards_with_files"] as? Int)
+            #expect(withFiles >= 1 && withFiles <= 3)
+            let files = try #require(object["files"] as? [[String: Any]])
+            #expect(files.count <= 12)
+            #expect(files.reduce(0) { $0 + ($1["allocated_bytes"] as? Int ?? 0) } < 1 << 20)
+            let text = try CLI.run(["stat", path])
+            #expect(text.stdout.contains("shards:           64 (\(withFiles) with files)"), "\(text.stdout)")
         }
     }
 

@@ -303,6 +303,11 @@ struct DamageCase: CustomStringConvertible {
 
     let file: String
     let damage: Damage
+    /// Whether the damage leaves the file as a truncation would: a zeroed page past which
+    /// the file holds nothing but zeros is the file cut at that page, its blocks reserved.
+    /// With segments that start small, the end of a log's content often lies in the last few
+    /// pages of a segment, where the random page can land.
+    var actsAsATruncation = false
 
     var description: String {
         switch damage {
@@ -341,7 +346,8 @@ struct DamageCase: CustomStringConvertible {
         // Zeroed pages: the header, the next, and one at random in the used part.
         var pages = Set([0, 1].filter { $0 * 4096 < size })
         if used > 8192 { pages.insert(Int.random(in: 2..<(used / 4096), using: &rng)) }
-        out += pages.sorted().map { DamageCase(file: file, damage: .zeroPage($0)) }
+        let contentPages = (usedLength(data) + 4095) / 4096
+        out += pages.sorted().map { DamageCase(file: file, damage: .zeroPage($0), actsAsATruncation: file.hasPrefix("wal-") && $0 == contentPages - 1) }
         // Swaps with the other shard's file of the same kind, and heap with changes.
         if file.hasPrefix("shard-0000.") {
             let other = "shard-0001." + (file.split(separator: ".").last ?? "")
@@ -465,6 +471,8 @@ struct DamageTally {
         case .recovered: recovered += 1
         case .recoveredPrefix(let p):
             if case .truncate = c.damage {
+                recoveredPrefix += 1
+            } else if c.actsAsATruncation {
                 recoveredPrefix += 1
             } else {
                 silent += 1

@@ -63,7 +63,7 @@ import Glibc
         let options = reliabilityOptions(shards: 2, checkpointLogBytes: 64 << 20)
         try withFaultyStore(options) { scope, path, store in
             scope.inject(.fallocate, ENOSPC) { $0.hasPrefix("wal-") }
-            // ~4 KiB records: the 16 MiB segment fills after about 4,000 writes.
+            // ~4 KiB records: the first, 64 KiB segment fills after about 15 writes.
             var failedAt: Int?
             for i in 0..<6_000 {
                 do { try Workload.register(store, i, padding: 3_900) } catch {
@@ -91,6 +91,10 @@ import Glibc
         let options = reliabilityOptions(shards: 2)
         try withFaultyStore(options) { scope, path, store in
             try Workload.mix(store, 0..<300, generation: 1)
+            // Segments start small: roll until the current one has room for the writes after
+            // the checkpoint, which must not need a segment either.
+            let wal = store.registry.store.wal!
+            for _ in 0..<4 { try wal.startNewSegment() }
             scope.inject(.fallocate, ENOSPC) { $0.hasPrefix("wal-") }
             scope.inject(.open, ENOSPC) { $0.hasPrefix("wal-") }
             try store.checkpoint()
@@ -147,6 +151,12 @@ import Glibc
         let options = reliabilityOptions(shards: 1)
         try withFaultyStore(options) { scope, path, store in
             try Workload.mix(store, 0..<50, generation: 1)
+            // The shard's files appear with its first checkpoint; until then it grows in memory.
+            // Reopened, it maps them: the growth under test is that of a mapped file.
+            try store.checkpoint()
+            #expect(FileManager.default.fileExists(atPath: path + "/" + Shard.heapName(0)))
+            try store.close()
+            store = try TokenStore(path: path, options: options)
             scope.inject(call, errno) { $0.hasPrefix("shard-") }
             var failedAt: Int?
             for i in 50..<20_000 {
@@ -165,6 +175,52 @@ import Glibc
             try Workload.mix(store, (i + 1)..<(i + 200), generation: 1)
             #expect(try store.count() > before.records.count)
             try expectReopenEquals(&store, path, try StoreSnapshot(store), options: options)
+        }
+    }
+
+    /// The checkpoint that first writes a shard creates its files: a full disk or a failing
+    /// one there fails that checkpoint with a status, leaves the shard in memory and no file of
+    /// it behind, and keeps the store writable; once healed, a checkpoint creates the files.
+    @Test(arguments: [(IOScope.Call.fallocate, ENOSPC, TokenStoreError.Code.noSpace), (.fallocate, EIO, .io), (.open, ENOSPC, .noSpace)])
+    func aFailureCreatingAShardsFilesFailsTheCheckpointCleanly(_ call: IOScope.Call, _ errno: Int32, _ code: TokenStoreError.Code) throws {
+        let options = reliabilityOptions(shards: 2)
+        try withFaultyStore(options) { scope, path, store in
+            try Workload.mix(store, 0..<50, generation: 1)
+            scope.inject(call, errno) { $0.hasPrefix("shard-") }
+            expectFailure(code, naming: "shard-") { try store.checkpoint() }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("shard-") } == [])
+            try Workload.mix(store, 50..<100, generation: 1)
+            #expect(try store.verify() == [])
+            scope.heal()
+            try store.checkpoint()
+            for n in 0..<2 {
+                for name in Shard.fileNames(n) { #expect(FileManager.default.fileExists(atPath: path + "/" + name), "\(name)") }
+            }
+            try Workload.mix(store, 100..<150, generation: 1)
+            try expectReopenEquals(&store, path, try StoreSnapshot(store), options: options)
+        }
+    }
+
+    /// A checkpoint that created shards' files and sealed its journal, then failed writing
+    /// into them, leaves files that no manifest lists yet: recovery applies the journal into
+    /// them and the manifest lists them from then on.
+    @Test func aCheckpointThatFailedAfterCreatingShardFilesIsRecoveredFromItsJournal() throws {
+        let options = reliabilityOptions(shards: 2)
+        try withFaultyStore(options) { scope, path, store in
+            try Workload.mix(store, 0..<100, generation: 1)
+            let expected = try StoreSnapshot(store)
+            scope.inject(.pwrite, EIO, count: 1) { $0.hasPrefix("shard-") }
+            expectFailure(.io, naming: "shard-") { try store.checkpoint() }
+            scope.heal()
+            #expect(FileManager.default.fileExists(atPath: path + "/" + Checkpoint.journalName))
+            let before = try #require(try Manifest.read(directory: path))
+            #expect(!before.hasFiles(0) && !before.hasFiles(1))
+            try store.close()
+            store = try TokenStore(path: path, options: options)
+            #expect(try StoreSnapshot(store) == expected)
+            let after = try #require(try Manifest.read(directory: path))
+            #expect(after.hasFiles(0) && after.hasFiles(1))
+            #expect(try store.verify() == [])
         }
     }
 

@@ -479,7 +479,7 @@ enum PrefixWrites {
         switch state {
         case "no segment": files[segment] = nil
         case "an empty segment file": files[segment] = Data()
-        case "a segment without its header": files[segment] = Data(count: WriteAheadLog.segmentSize)
+        case "a segment without its header": files[segment] = Data(count: WriteAheadLog.firstSegmentSize)
         default: files["MANIFEST"] = nil
         }
         let store: TokenStore
@@ -506,7 +506,7 @@ enum PrefixWrites {
         for i in 41..<42 { bytes[i] = 0 }
         for i in 48..<56 { bytes[i] = 0 }
         bytes.withUnsafeMutableBytes { b in
-            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<64])), toByteOffset: 64, as: UInt64.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)])), toByteOffset: b.count - 8, as: UInt64.self)
         }
         files["MANIFEST"] = Data(bytes)
         #expect(try LogManifestTests.manifest(files).logCreated == false)
@@ -576,7 +576,7 @@ enum PrefixWrites {
         for i in 0..<200 { try PrefixWrites.write(store, i) }
         try copyStore(live, to: crashed)
         let next = store.registry.store.wal.endLSNNow + UInt64(WriteAheadLog.endMarkerSize)
-        var half = Data(count: WriteAheadLog.segmentSize)
+        var half = Data(count: WriteAheadLog.firstSegmentSize)
         half.withUnsafeMutableBytes { $0.storeBytes(of: WriteAheadLog.magic, as: UInt64.self) }  // the magic alone
         let temporary = crashed + "/" + WriteAheadLog.temporaryName(next)
         try half.write(to: URL(fileURLWithPath: temporary))
@@ -586,16 +586,19 @@ enum PrefixWrites {
         #expect(!FileManager.default.fileExists(atPath: temporary))
     }
 
-    /// Format 2 wrote a 64-byte manifest; this build refuses such a store by its version, so
-    /// that the user is told to dump and load it, rather than calling it corrupt.
-    @Test func aFormatTwoManifestIsRefusedByItsVersion() {
-        var bytes = [UInt8](repeating: 0, count: Manifest.legacySize)
+    /// Format 2 wrote a 64-byte manifest and format 3 a 72-byte one, without the shard
+    /// bitmap; this build refuses such a store by its version, so that the user is told to
+    /// dump and load it, rather than calling it corrupt.
+    @Test(arguments: [(UInt32(2), 64), (UInt32(3), 72)])
+    func anOlderFormatsManifestIsRefusedByItsVersion(_ version: UInt32, _ size: Int) {
+        #expect(Manifest.legacySizes.contains(size))
+        var bytes = [UInt8](repeating: 0, count: size)
         bytes.withUnsafeMutableBytes { b in
             b.storeBytes(of: Manifest.magic, toByteOffset: 0, as: UInt64.self)
-            b.storeBytes(of: UInt32(2), toByteOffset: 8, as: UInt32.self)
+            b.storeBytes(of: version, toByteOffset: 8, as: UInt32.self)
             b.storeBytes(of: UInt32(1), toByteOffset: 12, as: UInt32.self)
             b.storeBytes(of: UInt16(64), toByteOffset: 42, as: UInt16.self)
-            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<56])), toByteOffset: 56, as: UInt64.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<(size - 8)])), toByteOffset: size - 8, as: UInt64.self)
         }
         let error = #expect(throws: TokenStoreError.self) { try bytes.withUnsafeBytes { try Manifest.decode($0) } }
         #expect(error?.code == .versionMismatch, "\(String(describing: error))")
@@ -603,12 +606,13 @@ enum PrefixWrites {
 
     @Test func aManifestWhoseCheckpointLiesOutsideASegmentIsCorrupt() {
         var m = Manifest(shards: 1, logCreated: true, logSalt: 7)
-        m.checkpointLSN = UInt64(WriteAheadLog.segmentSize)
+        m.checkpointLSN = UInt64(WriteAheadLog.maxSegmentSize)
         var bytes = m.encoded()
-        // An offset of a whole segment: no segment can hold the checkpoint that far in.
+        // An offset of a whole segment of the largest size: no segment can hold the
+        // checkpoint that far in.
         bytes.withUnsafeMutableBytes { b in
-            b.storeBytes(of: UInt32(WriteAheadLog.segmentSize), toByteOffset: 56, as: UInt32.self)
-            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<64])), toByteOffset: 64, as: UInt64.self)
+            b.storeBytes(of: UInt32(WriteAheadLog.maxSegmentSize), toByteOffset: 56, as: UInt32.self)
+            b.storeBytes(of: hash64(UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 8)])), toByteOffset: b.count - 8, as: UInt64.self)
         }
         #expect(throws: TokenStoreError.self) { try bytes.withUnsafeBytes { try Manifest.decode($0) } }
         m.checkpointSegmentStart = 4096

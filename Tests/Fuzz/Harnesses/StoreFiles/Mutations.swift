@@ -118,8 +118,9 @@ struct EditedStore {
     /// segment's header and records', and the journal trailer.
     mutating func reseal() {
         for (name, var bytes) in files {
-            if name == "MANIFEST" && bytes.count >= 64 {
-                stamp(&bytes, at: 56, checksum(bytes, 0..<56))
+            if name == "MANIFEST" && bytes.count >= 16 {
+                // The checksum is the last eight bytes, over everything before them.
+                stamp(&bytes, at: bytes.count - 8, checksum(bytes, 0..<(bytes.count - 8)))
             } else if name.hasSuffix(".index") && bytes.count >= 4096 {
                 stamp(&bytes, at: 32, checksum(bytes, 0..<32))
             } else if (name.hasSuffix(".heap") || name.hasSuffix(".changes")) && bytes.count >= 4096 {

@@ -79,7 +79,7 @@ enum Templates {
 
     /// A log segment without its zero tail (page-aligned). It is written back as a sparse
     /// file of its full size (a short segment is corruption to the store), so each input
-    /// writes a few pages rather than 16 MiB.
+    /// writes a few pages rather than the whole segment.
     private static func trimmedLog(_ bytes: [UInt8]) -> [UInt8] {
         var end = bytes.count
         while end > 0 && bytes[end - 1] == 0 { end -= 1 }
