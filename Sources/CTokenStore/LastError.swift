@@ -150,7 +150,7 @@ func validated(_ body: () throws(InvalidArgument) -> Int32) -> Int32 {
 /// The text is owned by the library and valid until this thread's next call into it; it is
 /// never a token or an id.
 @c @implementation
-public func ts_last_error() -> UnsafePointer<CChar>? {
+public func ts_last_error() -> UnsafePointer<CChar>! {
     guard let text = pthread_getspecific(textKey) else { return staticText("") }
     return UnsafePointer(text.assumingMemoryBound(to: CChar.self))
 }

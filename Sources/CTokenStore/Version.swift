@@ -5,7 +5,7 @@ import TokenStore
 
 /// Returns the library version, "MAJOR.MINOR.PATCH"; static, never freed.
 @c @implementation
-public func ts_version() -> UnsafePointer<CChar>? {
+public func ts_version() -> UnsafePointer<CChar>! {
     staticText(TokenStore.libraryVersion)
 }
 
@@ -14,7 +14,7 @@ public func ts_version() -> UnsafePointer<CChar>? {
 /// A failure's text is its `TokenStoreError.Code`'s, so that C and Swift callers log the same
 /// words; the two statuses that are not errors have theirs here.
 @c @implementation
-public func ts_strerror(_ status: Int32) -> UnsafePointer<CChar>? {
+public func ts_strerror(_ status: Int32) -> UnsafePointer<CChar>! {
     switch status {
     case TS_OK: staticText("success")
     case TS_STALE: staticText("stale write ignored: older than the stored event time")
