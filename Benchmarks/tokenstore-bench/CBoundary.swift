@@ -5,9 +5,9 @@ import Glibc
 /// Phase 4 through the C ABI (`include/tokenstore.h`): `ts_get` and `ts_user_tokens` on the
 /// same store and inputs as the Swift lookups, to show what the boundary costs.
 ///
-/// The `@_cdecl` entry points are called with NUL-terminated inputs prepared before timing,
-/// and C callbacks; the store is opened with `ts_open`. (Taking them as C function pointers
-/// would re-emit their symbols in this module.)
+/// The header's functions, as CTokenStore implements them, are called with NUL-terminated
+/// inputs prepared before timing, and C callbacks; the store is opened with `ts_open`. The
+/// structs and constants are the header's own (CTokenStoreHeader).
 enum CBoundary {
     /// Runs the C lookups on the closed store in `directory`, then closes it again.
     static func lookups(directory: String, plans: Plans, options: BenchOptions, runner: PhaseRunner) -> [PhaseResult] {
