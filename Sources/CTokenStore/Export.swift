@@ -69,7 +69,7 @@ public func ts_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<ts_st
     guard let out else { return invalid("out: NULL") }
     // Read the version, the first field, alone first: a caller built against another header
     // may have passed a shorter struct.
-    guard UnsafeRawPointer(out).load(as: UInt32.self) == TS_STATS_VERSION else {
+    guard UnsafeRawPointer(out).loadUnaligned(as: UInt32.self) == TS_STATS_VERSION else {
         return invalid("ts_store_stats.version: not TS_STATS_VERSION")
     }
     return withStore(handle) { store in

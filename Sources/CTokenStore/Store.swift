@@ -81,7 +81,7 @@ public func ts_open(
     if let options {
         // Read the version, the first field, alone first: a caller built against another
         // header may have passed a shorter struct.
-        guard UnsafeRawPointer(options).load(as: UInt32.self) == TS_OPTIONS_VERSION else {
+        guard UnsafeRawPointer(options).loadUnaligned(as: UInt32.self) == TS_OPTIONS_VERSION else {
             return invalid("ts_options.version: not TS_OPTIONS_VERSION")
         }
         do {
