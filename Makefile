@@ -55,7 +55,11 @@ BUILT_LIB := $(LIBBUILD)/libtokenstore.so
 BUILT_CLI := $(LIBBUILD)/tokenstore
 LIB_FILE := $(if $(TOKENSTORE_LIB),$(abspath $(TOKENSTORE_LIB)),$(BUILT_LIB))
 CLI_FILE := $(if $(TOKENSTORE_CLI),$(abspath $(TOKENSTORE_CLI)),$(BUILT_CLI))
-LIB_SOURCES := $(ROOT)/Package.swift $(HEADER) $(shell find $(ROOT)/Sources/TokenStore $(ROOT)/Sources/CTokenStore -type f)
+# include/module.modulemap makes the header the Swift module CTokenStoreHeader, which the shims
+# implement; it serves builds in this tree only and is not installed, so that an installed
+# include directory holds the C header alone.
+MODULEMAP := $(ROOT)/include/module.modulemap
+LIB_SOURCES := $(ROOT)/Package.swift $(HEADER) $(MODULEMAP) $(shell find $(ROOT)/Sources/TokenStore $(ROOT)/Sources/CTokenStore -type f)
 CLI_SOURCES := $(ROOT)/Package.swift $(shell find $(ROOT)/Sources/TokenStore $(ROOT)/Sources/TokenStoreCLI $(ROOT)/Sources/tokenstore -type f)
 
 lib: $(LIB_FILE)

@@ -14,13 +14,20 @@ let package = Package(
         .executable(name: "tokenstore-bench", targets: ["tokenstore-bench"]),
     ],
     targets: [
+        // include/tokenstore.h as a Clang module (include/module.modulemap), so that Swift uses
+        // the header's structs and constants instead of copies. Nothing to link: the functions
+        // it declares are implemented by CTokenStore.
+        .systemLibrary(
+            name: "CTokenStoreHeader",
+            path: "include"
+        ),
         .target(
             name: "TokenStore",
             path: "Sources/TokenStore"
         ),
         .target(
             name: "CTokenStore",
-            dependencies: ["TokenStore"],
+            dependencies: ["TokenStore", "CTokenStoreHeader"],
             path: "Sources/CTokenStore",
             exclude: ["tokenstore.map"]
         ),
@@ -36,7 +43,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tokenstore-bench",
-            dependencies: ["TokenStore", "CTokenStore"],
+            dependencies: ["TokenStore", "CTokenStore", "CTokenStoreHeader"],
             path: "Benchmarks/tokenstore-bench",
             exclude: ["README.md"]
         ),
@@ -45,9 +52,17 @@ let package = Package(
             dependencies: ["TokenStore"],
             path: "Tests/TortureWriter"
         ),
+        // The header's field offsets and sizes as a C compiler computes them (offsetof, sizeof),
+        // for the C-boundary parity tests to compare with Swift's MemoryLayout.
+        .target(
+            name: "CTokenStoreLayout",
+            dependencies: ["CTokenStoreHeader"],
+            path: "Tests/CTokenStoreLayout",
+            cSettings: [.headerSearchPath("../../include")]
+        ),
         .testTarget(
             name: "TokenStoreTests",
-            dependencies: ["TokenStore", "TokenStoreCLI"],
+            dependencies: ["TokenStore", "TokenStoreCLI", "CTokenStore", "CTokenStoreHeader", "CTokenStoreLayout"],
             path: "Tests/TokenStoreTests"
         ),
     ]

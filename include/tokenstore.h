@@ -171,6 +171,9 @@ const char *ts_version(void);
 /**
  * @brief A description of a status code.
  *
+ * A failure's text is the Swift API's description of the same
+ * @c TokenStoreError.Code, so that C and Swift callers log the same words.
+ *
  * @param[in] status any value returned by a TokenStore function; unknown
  *            values get a generic description.
  * @return static text, never NULL, never freed.

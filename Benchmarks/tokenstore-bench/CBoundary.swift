@@ -1,12 +1,13 @@
 import CTokenStore
+import CTokenStoreHeader
 import Glibc
 
 /// Phase 4 through the C ABI (`include/tokenstore.h`): `ts_get` and `ts_user_tokens` on the
 /// same store and inputs as the Swift lookups, to show what the boundary costs.
 ///
-/// The `@_cdecl` entry points are called with NUL-terminated inputs prepared before timing,
-/// and C callbacks; the store is opened with `ts_open`. (Taking them as C function pointers
-/// would re-emit their symbols in this module.)
+/// The header's functions, as CTokenStore implements them, are called with NUL-terminated
+/// inputs prepared before timing, and C callbacks; the store is opened with `ts_open`. The
+/// structs and constants are the header's own (CTokenStoreHeader).
 enum CBoundary {
     /// Runs the C lookups on the closed store in `directory`, then closes it again.
     static func lookups(directory: String, plans: Plans, options: BenchOptions, runner: PhaseRunner) -> [PhaseResult] {
@@ -24,59 +25,28 @@ enum CBoundary {
     /// Opens (or creates) the store in `directory` with `ts_open` and the run's shards and
     /// durability; fails the run if it cannot.
     static func open(directory: String, options: BenchOptions) -> OpaquePointer {
-        var cOptions = COptions()
+        var cOptions = ts_options()
         ts_options_init(&cOptions)
         cOptions.shards = UInt32(options.shards)
         switch options.storeOptions.durability {
-        case .none: cOptions.durability = 0
+        case .none: cOptions.durability = TS_DURABILITY_NONE
         case .interval(let milliseconds):
-            cOptions.durability = 1
-            cOptions.syncIntervalMilliseconds = UInt32(milliseconds)
-        case .always: cOptions.durability = 2
+            cOptions.durability = TS_DURABILITY_INTERVAL
+            cOptions.sync_interval_ms = UInt32(milliseconds)
+        case .always: cOptions.durability = TS_DURABILITY_ALWAYS
         }
         var handle: OpaquePointer?
         let status = ts_open(&handle, directory, &cOptions)
-        guard status == 0, let handle else { fail("ts_open failed: status \(status)") }
+        guard status == TS_OK, let handle else { fail("ts_open failed: status \(status)") }
         return handle
     }
 
     /// The callback: adds the token's length to the `Int` behind `context` (as the Swift get
     /// reads the token's length) and goes on.
-    static let addTokenLength: TSTokenFunction = { context, view in
-        context!.assumingMemoryBound(to: Int.self).pointee &+= tokenLength(of: view!)
+    static let addTokenLength: ts_token_fn = { context, view in
+        context!.assumingMemoryBound(to: Int.self).pointee &+= view!.pointee.token_len
         return 0
     }
-
-    /// The token's length in a `ts_token_view`.
-    @inline(__always)
-    static func tokenLength(of view: UnsafeRawPointer) -> Int {
-        view.assumingMemoryBound(to: TokenViewPrefix.self).pointee.tokenLength
-    }
-
-    /// `TS_OK`, `TS_STALE` and `TS_NOTFOUND`.
-    static let ok: Int32 = 0, stale: Int32 = 1, notFound: Int32 = -1
-}
-
-/// The header's `ts_options` (version 1), field for field.
-private struct COptions {
-    var version: UInt32 = 0
-    var shards: UInt32 = 0
-    var durability: Int32 = 0
-    var syncIntervalMilliseconds: UInt32 = 0
-    var quarantineMisconfigured: Int32 = 0
-    var changelogLimit: Int32 = 0
-    var mustExist: Int32 = 0
-    var checkpointLogBytes: UInt64 = 0
-}
-
-/// The leading fields of the header's `ts_token_view`, up to the token's length.
-private struct TokenViewPrefix {
-    var deviceID: UnsafeRawPointer
-    var deviceIDLength: Int
-    var appID: UnsafeRawPointer
-    var appIDLength: Int
-    var token: UnsafeRawPointer
-    var tokenLength: Int
 }
 
 /// A `ts_store *` shared by the worker threads (the handle is thread-safe).
@@ -135,8 +105,8 @@ private struct GetWorkload: Workload {
         var length = 0
         let status = ts_get(store.pointer, batch[index, 0], batch[index, 1], CBoundary.addTokenLength, &length)
         switch status {
-        case CBoundary.ok: tally.add(.found)
-        case CBoundary.notFound: tally.add(.missing)
+        case TS_OK: tally.add(.found)
+        case TS_NOTFOUND: tally.add(.missing)
         default: fail("ts_get failed: status \(status)")
         }
     }
@@ -155,14 +125,14 @@ private struct UserTokensWorkload: Workload {
     func run(_ batch: CStrings, _ index: Int, _ tally: inout Tally) {
         var tokens = 0
         let status = ts_user_tokens(store.pointer, batch[index, 0], CBoundary.countToken, &tokens)
-        guard status == CBoundary.ok else { fail("ts_user_tokens failed: status \(status)") }
+        guard status == TS_OK else { fail("ts_user_tokens failed: status \(status)") }
         tally.add(.tokens, tokens)
     }
 }
 
 extension CBoundary {
     /// The callback: counts the token in the `Int` behind `context` and goes on.
-    fileprivate static let countToken: TSTokenFunction = { context, _ in
+    fileprivate static let countToken: ts_token_fn = { context, _ in
         context!.assumingMemoryBound(to: Int.self).pointee &+= 1
         return 0
     }

@@ -1,4 +1,5 @@
 import CTokenStore
+import CTokenStoreHeader
 import Glibc
 
 /// One campaign measured both ways through the C ABI, on one thread.
@@ -59,11 +60,12 @@ enum CampaignBench {
     /// Measures both on the open store `handle`, whose data came from `inputs` and `apps`.
     static func run(handle: OpaquePointer, inputs: PeerInputs, apps: [String], progress: Progress) -> CampaignSection {
         let app = inputs.arena.text(apps[0])
-        // `TS_SEGMENT_*` and `TS_PUSH_*`: the visible campaign every sender runs, and a silent one
-        // over the widest push-enabled segment.
+        // The visible campaign every sender runs, and a silent one over the widest push-enabled
+        // segment.
         let plans: [(label: String, segment: Int32, kind: Int32)] = [
-            ("visible, Foreground Push Enabled, \(apps[0])", 1, 1),
-            ("silent, Background or Foreground Push Enabled, \(apps[0])", 3, 2),
+            ("visible, Foreground Push Enabled, \(apps[0])", TS_SEGMENT_FOREGROUND_PUSH_ENABLED, TS_PUSH_VISIBLE),
+            ("silent, Background or Foreground Push Enabled, \(apps[0])",
+             TS_SEGMENT_BACKGROUND_OR_FOREGROUND_PUSH_ENABLED, TS_PUSH_SILENT),
         ]
         let campaigns = plans.map { plan in
             let result = campaign(handle, label: plan.label, segment: plan.segment, app: app, kind: plan.kind)
@@ -88,7 +90,7 @@ enum CampaignBench {
             let start = monotonicNanoseconds()
             let status = ts_campaign_tokens(handle, segment, nil, app.base, kind, countToken, &streamed)
             let elapsed = monotonicNanoseconds() - start
-            guard status == CBoundary.ok else { fail("ts_campaign_tokens failed: status \(status)") }
+            guard status == TS_OK else { fail("ts_campaign_tokens failed: status \(status)") }
             tokens = streamed
             samples.append(elapsed)
             total += elapsed
@@ -100,11 +102,11 @@ enum CampaignBench {
         let ids = IDList()
         let start = monotonicNanoseconds()
         let listed = ts_segment_users(handle, segment, nil, collectID, Unmanaged.passUnretained(ids).toOpaque())
-        guard listed == CBoundary.ok else { fail("ts_segment_users failed: status \(listed)") }
+        guard listed == TS_OK else { fail("ts_segment_users failed: status \(listed)") }
         var composed = 0
         for i in 0..<ids.count {
             let status = ids.withID(i) { ts_sendable_tokens(handle, $0, app.base, kind, countToken, &composed) }
-            guard status == CBoundary.ok else { fail("ts_sendable_tokens failed: status \(status)") }
+            guard status == TS_OK else { fail("ts_sendable_tokens failed: status \(status)") }
         }
         let twoPass = Double(monotonicNanoseconds() - start) / 1e9
         guard composed == tokens else {
@@ -119,13 +121,13 @@ enum CampaignBench {
     }
 
     /// Counts the token in the `Int` behind `context` and goes on.
-    private static let countToken: TSTokenFunction = { context, _ in
+    private static let countToken: ts_token_fn = { context, _ in
         context!.assumingMemoryBound(to: Int.self).pointee &+= 1
         return 0
     }
 
     /// Copies a user id into the `IDList` behind `context` and goes on.
-    private static let collectID: TSUserFunction = { context, id, length in
+    private static let collectID: ts_user_fn = { context, id, length in
         Unmanaged<IDList>.fromOpaque(context!).takeUnretainedValue().append(id!, length)
         return 0
     }
@@ -153,8 +155,8 @@ enum CampaignBench {
             for i in 0..<n {
                 let status = ts_get(handle, devices[i], apps[i], CBoundary.addTokenLength, &tally.tokenBytes)
                 switch status {
-                case CBoundary.ok: tally.keys += 1
-                case CBoundary.notFound: break
+                case TS_OK: tally.keys += 1
+                case TS_NOTFOUND: break
                 default: fail("ts_get failed: status \(status)")
                 }
             }
@@ -167,7 +169,7 @@ enum CampaignBench {
             while first < n {
                 let count = min(batch, n - first)
                 let status = ts_get_many(handle, count, devices + first, apps + first, countFound, &tally)
-                guard status == CBoundary.ok else { fail("ts_get_many failed: status \(status)") }
+                guard status == TS_OK else { fail("ts_get_many failed: status \(status)") }
                 first += count
             }
             best.many = min(best.many, monotonicNanoseconds() - start)
@@ -190,11 +192,11 @@ enum CampaignBench {
     }
 
     /// Counts a found key into the `Found` behind `context` and goes on.
-    private static let countFound: TSBatchFunction = { context, _, status, view in
-        guard status == CBoundary.ok, let view else { return 0 }
+    private static let countFound: ts_batch_fn = { context, _, status, view in
+        guard status == TS_OK, let view else { return 0 }
         let found = context!.assumingMemoryBound(to: Found.self)
         found.pointee.keys += 1
-        found.pointee.tokenBytes &+= CBoundary.tokenLength(of: view)
+        found.pointee.tokenBytes &+= view.pointee.token_len
         return 0
     }
 }

@@ -1,4 +1,5 @@
 import CTokenStore
+import CTokenStoreHeader
 
 /// TokenStore as a C program drives it: `ts_open`, `ts_register`, `ts_change_user`,
 /// `ts_bounce`, `ts_get` and `ts_count`, with the run's durability (interval by default).
@@ -23,8 +24,8 @@ final class TokenStorePeer: Peer {
             handle, input.deviceID.base, input.appID.base, input.token.base, input.platform, input.authorization,
             input.userID?.base, input.at)
         switch status {
-        case CBoundary.ok: return .applied
-        case CBoundary.stale: return .stale
+        case TS_OK: return .applied
+        case TS_STALE: return .stale
         default: fail("ts_register failed: status \(status)")
         }
     }
@@ -32,9 +33,9 @@ final class TokenStorePeer: Peer {
     func changeUser(_ input: ChangeUserInput) -> Outcome {
         let status = ts_change_user(handle, input.deviceID.base, input.appID.base, input.userID?.base, input.at)
         switch status {
-        case CBoundary.ok: return .applied
-        case CBoundary.stale: return .stale
-        case CBoundary.notFound: return .missing
+        case TS_OK: return .applied
+        case TS_STALE: return .stale
+        case TS_NOTFOUND: return .missing
         default: fail("ts_change_user failed: status \(status)")
         }
     }
@@ -43,11 +44,11 @@ final class TokenStorePeer: Peer {
         var outcome: Int32 = 0
         let status = ts_bounce(handle, input.token.base, input.errorCode.base, input.providerTimestamp, input.at, &outcome)
         switch (status, outcome) {
-        case (CBoundary.ok, 1): return .removed
-        case (CBoundary.ok, 2): return .quarantined
-        case (CBoundary.ok, 3): return .kept
-        case (CBoundary.ok, 4): return .staleBounce
-        case (CBoundary.notFound, _): return .missing
+        case (TS_OK, TS_BOUNCE_REMOVED): return .removed
+        case (TS_OK, TS_BOUNCE_QUARANTINED): return .quarantined
+        case (TS_OK, TS_BOUNCE_KEPT): return .kept
+        case (TS_OK, TS_BOUNCE_STALE): return .staleBounce
+        case (TS_NOTFOUND, _): return .missing
         default: fail("ts_bounce failed: status \(status), outcome \(outcome)")
         }
     }
@@ -56,8 +57,8 @@ final class TokenStorePeer: Peer {
         var length = 0
         let status = ts_get(handle, input.deviceID.base, input.appID.base, CBoundary.addTokenLength, &length)
         switch status {
-        case CBoundary.ok: return length > 0 ? .found : .missing
-        case CBoundary.notFound: return .missing
+        case TS_OK: return length > 0 ? .found : .missing
+        case TS_NOTFOUND: return .missing
         default: fail("ts_get failed: status \(status)")
         }
     }
@@ -65,13 +66,13 @@ final class TokenStorePeer: Peer {
     func liveTokens() -> Int {
         var tokens: UInt64 = 0
         let status = ts_count(handle, &tokens)
-        guard status == CBoundary.ok else { fail("ts_count failed: status \(status)") }
+        guard status == TS_OK else { fail("ts_count failed: status \(status)") }
         return Int(tokens)
     }
 
     func close() {
         let status = ts_close(handle)
         handle = nil
-        guard status == CBoundary.ok else { fail("ts_close failed: status \(status)") }
+        guard status == TS_OK else { fail("ts_close failed: status \(status)") }
     }
 }

@@ -3,8 +3,10 @@
 // Every `ts_*` entry point goes through these helpers, so that no value a C caller can pass
 // reaches a Swift trap: strings are measured with a bounded scan and validated as UTF-8,
 // enums are parsed with failable initialisers, and every error becomes a status code, its
-// detail kept for `ts_last_error` (LastError.swift).
+// detail kept for `ts_last_error` (LastError.swift). The status codes, limits and structs are
+// the header's own, imported from the CTokenStoreHeader module.
 
+import CTokenStoreHeader
 import TokenStore
 
 #if canImport(Glibc)
@@ -15,23 +17,7 @@ import Musl
 import Darwin
 #endif
 
-// MARK: Status codes (tokenstore.h)
-
-/// `TS_OK`: success.
-let TS_OK: Int32 = 0
-/// `TS_STALE`: the write was older than the stored event time and was ignored.
-let TS_STALE: Int32 = 1
-/// `TS_NOTFOUND`: no record matches.
-let TS_NOTFOUND: Int32 = TokenStoreError.Code.notFound.rawValue
-/// `TS_EINVAL`: a bad argument; nothing changed.
-let TS_EINVAL: Int32 = TokenStoreError.Code.invalidArgument.rawValue
-/// `TS_EIO`: a system call or an allocation failed.
-let TS_EIO: Int32 = TokenStoreError.Code.io.rawValue
-
 // MARK: Strings
-
-/// Longest store path accepted from C (`TS_MAX_PATH_BYTES`).
-let maxPathBytes = 4096
 
 /// Turns a C string argument into a `String`, or `nil` when it is NULL, empty, longer than
 /// `limit` bytes or not valid UTF-8.

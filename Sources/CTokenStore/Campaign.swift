@@ -1,6 +1,7 @@
 // The campaign sender's entry points: a segment's sendable tokens in one pass, and lookups by
 // key in batches.
 
+import CTokenStoreHeader
 import TokenStore
 
 #if canImport(Glibc)
@@ -15,10 +16,10 @@ import Darwin
 /// now, over the users of a segment, until it returns non-zero.
 ///
 /// Hot path: the campaign's app id is validated in place and handed to the store as bytes.
-@_cdecl("ts_campaign_tokens")
+@c @implementation
 public func ts_campaign_tokens(
     _ handle: OpaquePointer?, _ segment: Int32, _ segmentAppID: UnsafePointer<CChar>?,
-    _ campaignAppID: UnsafePointer<CChar>?, _ pushKind: Int32, _ function: TSTokenFunction?,
+    _ campaignAppID: UnsafePointer<CChar>?, _ pushKind: Int32, _ function: ts_token_fn?,
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
@@ -44,10 +45,10 @@ public func ts_campaign_tokens(
 ///
 /// Every key is validated before the first call, so a bad one anywhere in the arrays is
 /// `TS_EINVAL` with nothing called.
-@_cdecl("ts_get_many")
+@c @implementation
 public func ts_get_many(
     _ handle: OpaquePointer?, _ count: Int, _ deviceIDs: UnsafePointer<UnsafePointer<CChar>?>?,
-    _ appIDs: UnsafePointer<UnsafePointer<CChar>?>?, _ function: TSBatchFunction?, _ context: UnsafeMutableRawPointer?
+    _ appIDs: UnsafePointer<UnsafePointer<CChar>?>?, _ function: ts_batch_fn?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
         // A count past `PTRDIFF_MAX` arrives negative: no caller has that many keys.
@@ -67,8 +68,8 @@ public func ts_get_many(
                 (measured(deviceIDs[i], limit: Limits.maxDeviceIDBytes), measured(appIDs[i], limit: Limits.maxAppIDBytes))
             }) { index, view in
                 guard let view else { return function(context, index, TS_NOTFOUND, nil) == 0 }
-                var cView = CTokenView(view)
-                return withUnsafePointer(to: &cView) { function(context, index, TS_OK, UnsafeRawPointer($0)) } == 0
+                var cView = ts_token_view(view)
+                return function(context, index, TS_OK, &cView) == 0
             }
             return TS_OK
         } catch {

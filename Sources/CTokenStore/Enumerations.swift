@@ -1,6 +1,8 @@
 // Parsing of the C enum constants. Unknown values yield `nil`, which the shims turn into
-// `TS_EINVAL`; the raw values equal the Swift enums' raw values by design.
+// `TS_EINVAL`. The header's constants equal the Swift enums' raw values by design, which the
+// C-boundary parity tests check; the enums without raw values are mapped here by name.
 
+import CTokenStoreHeader
 import TokenStore
 
 extension Platform {
@@ -31,11 +33,11 @@ extension Subscription {
 }
 
 extension PushKind {
-    /// Parses `TS_PUSH_VISIBLE` (1) or `TS_PUSH_SILENT` (2).
+    /// Parses `TS_PUSH_VISIBLE` or `TS_PUSH_SILENT`.
     init?(c value: Int32) {
         switch value {
-        case 1: self = .visible
-        case 2: self = .silent
+        case TS_PUSH_VISIBLE: self = .visible
+        case TS_PUSH_SILENT: self = .silent
         default: return nil
         }
     }
@@ -45,18 +47,18 @@ extension Segment {
     /// Parses a `TS_SEGMENT_*` constant with its app id, which must be present exactly for
     /// `TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP`.
     init?(c value: Int32, appID: UnsafePointer<CChar>?) {
-        if value == 2 {
+        if value == TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP {
             guard let app = argument(appID, limit: Limits.maxAppIDBytes) else { return nil }
             self = .foregroundPushEnabledForApp(app)
             return
         }
         guard appID == nil else { return nil }
         switch value {
-        case 1: self = .foregroundPushEnabled
-        case 3: self = .backgroundOrForegroundPushEnabled
-        case 4: self = .subscription(.subscribed)
-        case 5: self = .subscription(.optedIn)
-        case 6: self = .subscription(.unsubscribed)
+        case TS_SEGMENT_FOREGROUND_PUSH_ENABLED: self = .foregroundPushEnabled
+        case TS_SEGMENT_BACKGROUND_OR_FOREGROUND_PUSH_ENABLED: self = .backgroundOrForegroundPushEnabled
+        case TS_SEGMENT_SUBSCRIBED: self = .subscription(.subscribed)
+        case TS_SEGMENT_OPTED_IN: self = .subscription(.optedIn)
+        case TS_SEGMENT_UNSUBSCRIBED: self = .subscription(.unsubscribed)
         default: return nil
         }
     }

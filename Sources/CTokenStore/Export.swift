@@ -1,6 +1,7 @@
 // Whole-user and whole-store reads: JSON export (library-allocated, freed by `ts_free`),
 // the token count and the statistics.
 
+import CTokenStoreHeader
 import TokenStore
 
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ import Darwin
 #endif
 
 /// Exports a user as JSON into a `malloc`ed, NUL-terminated buffer the caller frees with `ts_free`.
-@_cdecl("ts_export_user_json")
+@c @implementation
 public func ts_export_user_json(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?,
     _ outJSON: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ outLength: UnsafeMutablePointer<Int>?
@@ -42,13 +43,13 @@ public func ts_export_user_json(
 }
 
 /// Frees memory the library allocated; NULL is a no-op.
-@_cdecl("ts_free")
+@c @implementation
 public func ts_free(_ pointer: UnsafeMutableRawPointer?) {
     free(pointer)
 }
 
 /// Counts the live tokens.
-@_cdecl("ts_count")
+@c @implementation
 public func ts_count(_ handle: OpaquePointer?, _ outTokens: UnsafeMutablePointer<UInt64>?) -> Int32 {
     guard let outTokens else { return invalid("out_tokens: NULL") }
     outTokens.pointee = 0
@@ -62,57 +63,45 @@ public func ts_count(_ handle: OpaquePointer?, _ outTokens: UnsafeMutablePointer
     }
 }
 
-/// The only `ts_store_stats` layout this library writes.
-let statsVersion: UInt32 = 1
-
-/// Byte offsets of `ts_store_stats` version 1 (all `uint64_t` after an 8-byte header).
-enum StatsLayout {
-    static let tokens = 8
-    static let users = 16
-    static let quarantined = 24
-    static let byPlatform = 32
-    static let byAuthorization = 64
-    static let bouncesByOutcome = 96
-    static let bouncesByCategory = 136
-    static let size = 184
-}
-
 /// Fills a caller's `ts_store_stats`, whose `version` it set, with counts over the store.
-@_cdecl("ts_stats")
-public func ts_stats(_ handle: OpaquePointer?, _ out: UnsafeMutableRawPointer?) -> Int32 {
+@c @implementation
+public func ts_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<ts_store_stats>?) -> Int32 {
     guard let out else { return invalid("out: NULL") }
-    guard out.loadUnaligned(as: UInt32.self) == statsVersion else {
+    // Read the version, the first field, alone first: a caller built against another header
+    // may have passed a shorter struct.
+    guard UnsafeRawPointer(out).loadUnaligned(as: UInt32.self) == TS_STATS_VERSION else {
         return invalid("ts_store_stats.version: not TS_STATS_VERSION")
     }
     return withStore(handle) { store in
         do throws(TokenStoreError) {
-            let stats = try store.statistics()
-            memset(out + 4, 0, StatsLayout.size - 4)
-            out.storeBytes(of: cCount(stats.tokens), toByteOffset: StatsLayout.tokens, as: UInt64.self)
-            out.storeBytes(of: cCount(stats.users), toByteOffset: StatsLayout.users, as: UInt64.self)
-            out.storeBytes(of: cCount(stats.quarantined), toByteOffset: StatsLayout.quarantined, as: UInt64.self)
-            for (platform, n) in stats.byPlatform {
-                out.storeBytes(
-                    of: cCount(n), toByteOffset: StatsLayout.byPlatform + 8 * Int(platform.rawValue), as: UInt64.self)
-            }
-            for (authorization, n) in stats.byAuthorization {
-                out.storeBytes(
-                    of: cCount(n), toByteOffset: StatsLayout.byAuthorization + 8 * Int(authorization.rawValue),
-                    as: UInt64.self)
-            }
-            for (outcome, n) in stats.bouncesByOutcome {
-                out.storeBytes(
-                    of: cCount(n), toByteOffset: StatsLayout.bouncesByOutcome + 8 * Int(outcome.rawValue),
-                    as: UInt64.self)
-            }
-            for (category, n) in stats.bouncesByCategory {
-                out.storeBytes(
-                    of: cCount(n), toByteOffset: StatsLayout.bouncesByCategory + 8 * Int(category.rawValue),
-                    as: UInt64.self)
-            }
+            let counts = try store.statistics()
+            var stats = ts_store_stats()
+            stats.version = UInt32(TS_STATS_VERSION)
+            stats.tokens = cCount(counts.tokens)
+            stats.users = cCount(counts.users)
+            stats.quarantined = cCount(counts.quarantined)
+            fill(&stats.by_platform, counts.byPlatform)
+            fill(&stats.by_authorization, counts.byAuthorization)
+            fill(&stats.bounces_by_outcome, counts.bouncesByOutcome)
+            fill(&stats.bounces_by_category, counts.bouncesByCategory)
+            out.pointee = stats
             return TS_OK
         } catch {
             return failed(error)
+        }
+    }
+}
+
+/// Stores each count at its enum constant's index of a C `uint64_t` array (imported as a
+/// tuple). A constant past the array's end is dropped, never written out of bounds; the
+/// C-boundary parity tests check that every constant fits.
+private func fill<Slots, Key: RawRepresentable>(_ array: inout Slots, _ counts: [Key: Int])
+where Key.RawValue == UInt8 {
+    withUnsafeMutableBytes(of: &array) { slots in
+        for (key, n) in counts {
+            let offset = Int(key.rawValue) * MemoryLayout<UInt64>.stride
+            guard offset + MemoryLayout<UInt64>.size <= slots.count else { continue }
+            slots.storeBytes(of: cCount(n), toByteOffset: offset, as: UInt64.self)
         }
     }
 }

@@ -7,6 +7,7 @@
 // Every detail is either a static text of this module or a `TokenStoreError.detail`, and
 // neither ever holds a token or an id.
 
+import CTokenStoreHeader
 import TokenStore
 
 #if canImport(Glibc)
@@ -60,7 +61,13 @@ func recordLastError(_ text: StaticString) {
 /// Records `error`'s detail (its code's text when it has none) and returns its status.
 @inline(never)
 func failed(_ error: TokenStoreError) -> Int32 {
-    recordLastError(error.detail.isEmpty ? error.code.description : error.detail)
+    if !error.detail.isEmpty {
+        recordLastError(error.detail)
+    } else if let text = error.code.text {
+        recordLastError(text)
+    } else {
+        recordLastError(error.code.description)
+    }
     return error.code.rawValue
 }
 
@@ -142,8 +149,8 @@ func validated(_ body: () throws(InvalidArgument) -> Int32) -> Int32 {
 ///
 /// The text is owned by the library and valid until this thread's next call into it; it is
 /// never a token or an id.
-@_cdecl("ts_last_error")
-public func ts_last_error() -> UnsafePointer<CChar> {
+@c @implementation
+public func ts_last_error() -> UnsafePointer<CChar>! {
     guard let text = pthread_getspecific(textKey) else { return staticText("") }
     return UnsafePointer(text.assumingMemoryBound(to: CChar.self))
 }

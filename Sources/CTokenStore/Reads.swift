@@ -1,16 +1,17 @@
 // The read entry points that stream records to a C callback: a key's token, a user's
 // tokens, the sendable tokens, a user's state and changelog.
 
+import CTokenStoreHeader
 import TokenStore
 
 /// Calls `fn` once with a zero-copy view of a key's token; `TS_NOTFOUND` when there is none.
 ///
 /// Hot path: the arguments are validated in place and handed to the store as bytes, with no
 /// `String` built.
-@_cdecl("ts_get")
+@c @implementation
 public func ts_get(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
-    _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
+    _ function: ts_token_fn?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
         guard let function else { return invalid(Refusal.callback) }
@@ -32,9 +33,9 @@ public func ts_get(
 /// Calls `fn` with a zero-copy view of each token the user owns, until it returns non-zero.
 ///
 /// Hot path: the user id is validated in place and handed to the store as bytes.
-@_cdecl("ts_user_tokens")
+@c @implementation
 public func ts_user_tokens(
-    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ function: TSTokenFunction?,
+    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ function: ts_token_fn?,
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
@@ -50,10 +51,10 @@ public func ts_user_tokens(
 }
 
 /// Calls `fn` with each token a campaign may push to now for a user and app.
-@_cdecl("ts_sendable_tokens")
+@c @implementation
 public func ts_sendable_tokens(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
-    _ pushKind: Int32, _ function: TSTokenFunction?, _ context: UnsafeMutableRawPointer?
+    _ pushKind: Int32, _ function: ts_token_fn?, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
         guard let function else { return invalid(Refusal.callback) }
@@ -72,7 +73,7 @@ public func ts_sendable_tokens(
 }
 
 /// Reads a user's subscription state; `TS_NOTFOUND` for an unknown user.
-@_cdecl("ts_get_user")
+@c @implementation
 public func ts_get_user(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ outSubscription: UnsafeMutablePointer<Int32>?,
     _ outOptedInAt: UnsafeMutablePointer<Int64>?, _ outUnsubscribedAt: UnsafeMutablePointer<Int64>?
@@ -96,9 +97,9 @@ public func ts_get_user(
 }
 
 /// Calls `fn` with each entry of a user's changelog, oldest first, until it returns non-zero.
-@_cdecl("ts_changelog")
+@c @implementation
 public func ts_changelog(
-    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ function: TSChangeFunction?,
+    _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ function: ts_change_fn?,
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in
@@ -106,8 +107,8 @@ public func ts_changelog(
         guard let user = argument(userID, limit: Limits.maxUserIDBytes) else { return invalid(Refusal.userIDText) }
         do {
             try store.forEachChange(userID: user) { view in
-                var cView = CChangeView(view)
-                return withUnsafePointer(to: &cView) { function(context, UnsafeRawPointer($0)) } == 0
+                var cView = ts_change_view(view)
+                return function(context, &cView) == 0
             }
             return TS_OK
         } catch {

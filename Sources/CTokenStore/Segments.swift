@@ -1,9 +1,10 @@
 // The campaign-side entry points: segment counts and segment membership.
 
+import CTokenStoreHeader
 import TokenStore
 
 /// Counts the users in a segment.
-@_cdecl("ts_segment_count")
+@c @implementation
 public func ts_segment_count(
     _ handle: OpaquePointer?, _ segment: Int32, _ appID: UnsafePointer<CChar>?,
     _ outCount: UnsafeMutablePointer<UInt64>?
@@ -22,9 +23,9 @@ public func ts_segment_count(
 }
 
 /// Calls `fn` with each user id in a segment, until it returns non-zero.
-@_cdecl("ts_segment_users")
+@c @implementation
 public func ts_segment_users(
-    _ handle: OpaquePointer?, _ segment: Int32, _ appID: UnsafePointer<CChar>?, _ function: TSUserFunction?,
+    _ handle: OpaquePointer?, _ segment: Int32, _ appID: UnsafePointer<CChar>?, _ function: ts_user_fn?,
     _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStore(handle) { store in

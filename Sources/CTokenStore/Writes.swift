@@ -1,10 +1,11 @@
 // The write entry points: register, change user, authorization, subscription, bounce,
 // uninstall and sweep. Each validates every argument before the store sees it.
 
+import CTokenStoreHeader
 import TokenStore
 
 /// Upserts a key's token; `user_id` NULL keeps the key's owner.
-@_cdecl("ts_register")
+@c @implementation
 public func ts_register(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
     _ token: UnsafePointer<CChar>?, _ platform: Int32, _ authorization: Int32,
@@ -31,7 +32,7 @@ public func ts_register(
 }
 
 /// Moves a key's token to another user; `user_id` NULL makes it anonymous (logout).
-@_cdecl("ts_change_user")
+@c @implementation
 public func ts_change_user(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
     _ userID: UnsafePointer<CChar>?, _ at: Int64
@@ -53,7 +54,7 @@ public func ts_change_user(
 }
 
 /// Records that visible notifications were turned off or back on for a key.
-@_cdecl("ts_set_authorization")
+@c @implementation
 public func ts_set_authorization(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?,
     _ authorization: Int32, _ at: Int64
@@ -70,7 +71,7 @@ public func ts_set_authorization(
 }
 
 /// Sets a user's subscription, creating the user if needed.
-@_cdecl("ts_set_subscription")
+@c @implementation
 public func ts_set_subscription(
     _ handle: OpaquePointer?, _ userID: UnsafePointer<CChar>?, _ subscription: Int32, _ at: Int64
 ) -> Int32 {
@@ -85,7 +86,7 @@ public func ts_set_subscription(
 }
 
 /// Applies a provider's rejection of a token and reports the outcome.
-@_cdecl("ts_bounce")
+@c @implementation
 public func ts_bounce(
     _ handle: OpaquePointer?, _ token: UnsafePointer<CChar>?, _ errorCode: UnsafePointer<CChar>?,
     _ providerTimestamp: Int64, _ at: Int64, _ outOutcome: UnsafeMutablePointer<Int32>?
@@ -97,7 +98,7 @@ public func ts_bounce(
 }
 
 /// Applies a provider's rejection of a token and reports the outcome and the classification.
-@_cdecl("ts_bounce_ex")
+@c @implementation
 public func ts_bounce_ex(
     _ handle: OpaquePointer?, _ token: UnsafePointer<CChar>?, _ errorCode: UnsafePointer<CChar>?,
     _ providerTimestamp: Int64, _ at: Int64, _ outOutcome: UnsafeMutablePointer<Int32>?,
@@ -126,7 +127,7 @@ public func ts_bounce_ex(
 }
 
 /// Removes a key's token because the app was uninstalled.
-@_cdecl("ts_uninstall")
+@c @implementation
 public func ts_uninstall(
     _ handle: OpaquePointer?, _ deviceID: UnsafePointer<CChar>?, _ appID: UnsafePointer<CChar>?, _ at: Int64
 ) -> Int32 {
@@ -139,7 +140,7 @@ public func ts_uninstall(
 }
 
 /// Expires stale tokens, stamping the changelog with the current wall clock.
-@_cdecl("ts_sweep")
+@c @implementation
 public func ts_sweep(
     _ handle: OpaquePointer?, _ platform: Int32, _ olderThan: Int64, _ outRemoved: UnsafeMutablePointer<UInt64>?
 ) -> Int32 {
@@ -147,7 +148,7 @@ public func ts_sweep(
 }
 
 /// Expires stale tokens, stamping the changelog with the given event time.
-@_cdecl("ts_sweep_at")
+@c @implementation
 public func ts_sweep_at(
     _ handle: OpaquePointer?, _ platform: Int32, _ olderThan: Int64, _ at: Int64,
     _ outRemoved: UnsafeMutablePointer<UInt64>?

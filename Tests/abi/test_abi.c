@@ -212,7 +212,9 @@ static void test_strerror(void) {
 }
 
 static void test_layouts(void) {
-    /* The library mirrors these layouts; they may only grow at the end. */
+    /* These layouts are the ABI; they may only grow at the end. The Swift shims use the
+     * header's own structs, and the CBoundary parity suite checks Swift's layout of them
+     * against the C compiler's. */
     CHECK(offsetof(ts_options, version) == 0);
     CHECK(offsetof(ts_options, shards) == 4);
     CHECK(offsetof(ts_options, durability) == 8);

@@ -41,10 +41,14 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:allocator_ma
 # The engine gets edge coverage without comparison tracing, which would make the log scan on
 # every open (a whole segment, a byte at a time) ten times slower; the rest get libFuzzer's full set.
 # One package name for every module, as SwiftPM gives them, so that `package` access links.
-base="-swift-version 6 -O -assert-config Debug -g -parse-as-library -wmo -use-ld=lld -package-name tokenstore"
+# -I include finds include/module.modulemap: the header module CTokenStoreHeader, which the C
+# boundary and the C ABI harness import.
+base="-swift-version 6 -O -assert-config Debug -g -parse-as-library -wmo -use-ld=lld -package-name tokenstore -I $root/include"
 flags="$base -sanitize=fuzzer,address"
 engine_flags="$base -sanitize=address -sanitize-coverage=edge,inline-8bit-counters,pc-table"
 mkdir -p "$build/modules"
+# Not compiled themselves, but every module and harness that imports them is stale after a change.
+headers="include/tokenstore.h include/module.modulemap"
 
 # Compiles module $1 from the sources listed after it, with extra flags in $extra, unless
 # its object is newer than every source.
@@ -55,7 +59,7 @@ module() {
     stale=yes
     if [ -f "$object" ]; then
         stale=no
-        for source in "$@"; do
+        for source in "$@" $headers; do
             if [ "$source" -nt "$object" ]; then stale=yes; break; fi
         done
     fi
@@ -77,7 +81,7 @@ harness() {
     [ -f "$binary" ] || stale=yes
     objects=
     for m in "$@"; do objects="$objects $build/modules/$m.o"; done
-    for f in $sources $objects; do
+    for f in $sources $objects $headers; do
         if [ "$f" -nt "$binary" ]; then stale=yes; break; fi
     done
     [ "$stale" = no ] && return 0

@@ -31,7 +31,8 @@ export TOKENSTORE_TORTURE_KILLS=${TOKENSTORE_TORTURE_KILLS:-16}
 
 # Builds the stress program for sanitizer $1 into $2 from the package's module sources.
 build_stress() {
-    flags="-swift-version 6 -Onone -gline-tables-only -wmo -parse-as-library -package-name tokenstore -sanitize=$1"
+    # -I include: the header module CTokenStoreHeader (include/module.modulemap).
+    flags="-swift-version 6 -Onone -gline-tables-only -wmo -parse-as-library -package-name tokenstore -sanitize=$1 -I $root/include"
     mkdir -p "$2"
     set -- "$1" "$(cd "$2" && pwd)"
     # shellcheck disable=SC2086

@@ -30,18 +30,22 @@ public struct TokenStoreError: Error, Equatable, CustomStringConvertible, Sendab
         /// The store was closed (`TS_ECLOSED`).
         public static let closed = Code(rawValue: -9)
 
-        public var description: String {
+        public var description: String { text.map { "\($0)" } ?? "error \(rawValue)" }
+
+        /// The code's description as static text: the one copy of the words `ts_strerror`
+        /// hands to C callers, never freed. `nil` for a value that is none of the codes above.
+        package var text: StaticString? {
             switch self {
-            case .notFound: return "not found"
-            case .invalidArgument: return "invalid argument"
-            case .io: return "I/O error"
-            case .corrupt: return "store is corrupt"
-            case .locked: return "store is locked by another process"
-            case .noSpace: return "no space left on device"
-            case .versionMismatch: return "unknown store format version"
-            case .tooLarge: return "value too large"
-            case .closed: return "store is closed"
-            default: return "error \(rawValue)"
+            case .notFound: "not found"
+            case .invalidArgument: "invalid argument"
+            case .io: "I/O error"
+            case .corrupt: "store is corrupt"
+            case .locked: "store is locked by another process"
+            case .noSpace: "no space left on device"
+            case .versionMismatch: "unknown store format version"
+            case .tooLarge: "value too large"
+            case .closed: "store is closed"
+            default: nil
             }
         }
     }

@@ -12,19 +12,8 @@
 import Glibc
 #endif
 import CTokenStore
+import CTokenStoreHeader
 import TokenStore
-
-/// `ts_options`, version 1, as the header lays it out.
-struct StressOptions {
-    var version: UInt32 = 0
-    var shards: UInt32 = 0
-    var durability: Int32 = 0
-    var syncIntervalMilliseconds: UInt32 = 0
-    var quarantineMisconfigured: Int32 = 0
-    var changelogLimit: Int32 = 0
-    var mustExist: Int32 = 0
-    var checkpointLogBytes: UInt64 = 0
-}
 
 /// A small, fast, per-thread generator (splitmix64).
 struct Generator {
@@ -55,25 +44,20 @@ final class Worker {
 
     func run() {
         var g = Generator(state: seed)
-        let ignore: @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?) -> Int32 = { _, view in
+        let ignore: ts_token_fn = { _, view in
             // Touch the view's first string so a dangling pointer is seen.
-            guard let view else { return 1 }
-            let p = view.load(as: UnsafePointer<CChar>.self)
-            let n = view.load(fromByteOffset: 8, as: Int.self)
+            guard let view = view?.pointee else { return 1 }
             var sum: UInt8 = 0
-            for i in 0..<n { sum &+= UInt8(bitPattern: p[i]) }
+            for i in 0..<view.device_id_len { sum &+= UInt8(bitPattern: view.device_id[i]) }
             return sum == 255 ? 1 : 0
         }
-        let ignoreChange: @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?) -> Int32 = { _, view in
-            // ts_change_view: at_ms, kind, then device_id and its length at 16 and 24.
-            guard let view else { return 1 }
-            let p = view.load(fromByteOffset: 16, as: UnsafePointer<CChar>.self)
-            let n = view.load(fromByteOffset: 24, as: Int.self)
+        let ignoreChange: ts_change_fn = { _, view in
+            guard let view = view?.pointee else { return 1 }
             var sum: UInt8 = 0
-            for i in 0..<n { sum &+= UInt8(bitPattern: p[i]) }
+            for i in 0..<view.device_id_len { sum &+= UInt8(bitPattern: view.device_id[i]) }
             return sum == 255 ? 1 : 0
         }
-        let ignoreUser: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int) -> Int32 = { _, p, n in
+        let ignoreUser: ts_user_fn = { _, p, n in
             guard let p else { return 1 }
             var sum: UInt8 = 0
             for i in 0..<n { sum &+= UInt8(bitPattern: p[i]) }
@@ -101,8 +85,12 @@ final class Worker {
             case 12: status = ts_changelog(handle, user, ignoreChange, nil)
             case 13:
                 var count: UInt64 = 0
-                status = ts_segment_count(handle, [1, 3, 4, 5, 6][g.below(5)], nil, &count)
-            case 14: status = ts_segment_users(handle, 2, app, ignoreUser, nil)
+                let segments = [
+                    TS_SEGMENT_FOREGROUND_PUSH_ENABLED, TS_SEGMENT_BACKGROUND_OR_FOREGROUND_PUSH_ENABLED,
+                    TS_SEGMENT_SUBSCRIBED, TS_SEGMENT_OPTED_IN, TS_SEGMENT_UNSUBSCRIBED,
+                ]
+                status = ts_segment_count(handle, segments[g.below(segments.count)], nil, &count)
+            case 14: status = ts_segment_users(handle, TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP, app, ignoreUser, nil)
             case 15:
                 var json: UnsafeMutablePointer<CChar>? = nil
                 var length = 0
@@ -116,13 +104,13 @@ final class Worker {
                 status = ts_sweep_at(handle, 0, 1_700_000_000_000 + Int64(g.below(50_000)), at, &removed)
             case 18: status = g.below(8) == 0 ? ts_checkpoint(handle) : ts_sync(handle)
             default:
-                var stats = [UInt64](repeating: 0, count: 23)
-                stats.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(1), as: UInt32.self) }
-                status = stats.withUnsafeMutableBytes { ts_stats(handle, $0.baseAddress) }
+                var stats = ts_store_stats()
+                stats.version = UInt32(TS_STATS_VERSION)
+                status = ts_stats(handle, &stats)
             }
             // TS_NOTFOUND is an answer; TS_ECLOSED is expected once the store is closed under
             // the workers (the last phase).
-            if status < 0 && status != -1 && status != -9 { unexpected += 1 }
+            if status < 0 && status != TS_NOTFOUND && status != TS_ECLOSED { unexpected += 1 }
             operations += 1
         }
     }
@@ -167,16 +155,16 @@ enum ThreadStress {
         let directory = String(cString: made)
         defer { _ = system("rm -rf '\(directory)'") }
 
-        var options = StressOptions()
-        withUnsafeMutablePointer(to: &options) { ts_options_init(UnsafeMutableRawPointer($0)) }
+        var options = ts_options()
+        ts_options_init(&options)
         options.shards = 4
-        options.durability = 1
-        options.syncIntervalMilliseconds = 1
-        options.changelogLimit = 4
-        options.checkpointLogBytes = 4096
+        options.durability = TS_DURABILITY_INTERVAL
+        options.sync_interval_ms = 1
+        options.changelog_limit = 4
+        options.checkpoint_log_bytes = 4096
         var handle: OpaquePointer? = nil
-        var status = withUnsafePointer(to: &options) { ts_open(&handle, directory, UnsafeRawPointer($0)) }
-        guard status == 0, let handle else { fail("ts_open: \(status)") }
+        var status = ts_open(&handle, directory, &options)
+        guard status == TS_OK, let handle else { fail("ts_open: \(status)") }
 
         let deadline = now() + Int64(seconds) * 1000
         let workers = (0..<threads).map { Worker(handle: handle, seed: UInt64($0) &* 7919 &+ 1, deadline: deadline) }
@@ -200,12 +188,12 @@ enum ThreadStress {
         let operations = workers.reduce(0) { $0 + $1.operations }
         let unexpected = workers.reduce(0) { $0 + $1.unexpected }
         var closedCount: UInt64 = 0
-        if ts_count(handle, &closedCount) != -9 { fail("ts_count after close is not TS_ECLOSED") }
+        if ts_count(handle, &closedCount) != TS_ECLOSED { fail("ts_count after close is not TS_ECLOSED") }
         status = ts_close(handle)
-        if status != 0 { fail("ts_close: \(status)") }
+        if status != TS_OK { fail("ts_close: \(status)") }
         var reopened: OpaquePointer? = nil
-        status = withUnsafePointer(to: &options) { ts_open(&reopened, directory, UnsafeRawPointer($0)) }
-        guard status == 0, let reopened else { fail("reopen: \(status)") }
+        status = ts_open(&reopened, directory, &options)
+        guard status == TS_OK, let reopened else { fail("reopen: \(status)") }
         verify(reopened, "after reopening")
         var after: UInt64 = 0
         _ = ts_count(reopened, &after)

@@ -18,6 +18,7 @@
 import Glibc
 #endif
 import CTokenStore
+import CTokenStoreHeader
 import TokenStore
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -101,8 +102,8 @@ enum CABIProgram {
         let platform = input.enumValue(validCount: 3), authorization = input.enumValue(validCount: 3)
         let user = input.string(.user, arena)
         let at = input.time()
-        let ok = device.isWellFormed && app.isWellFormed && token.isWellFormed && (1...3).contains(platform)
-            && (1...3).contains(authorization) && (user.isNull || user.isWellFormed) && at >= 0
+        let ok = device.isWellFormed && app.isWellFormed && token.isWellFormed && (TS_PLATFORM_IOS...TS_PLATFORM_WEB).contains(platform)
+            && (TS_AUTH_FOREGROUND...TS_AUTH_BACKGROUND).contains(authorization) && (user.isNull || user.isWellFormed) && at >= 0
         call.begin(wellFormed: ok)
         let status = ts_register(call.handle, device.pointer, app.pointer, token.pointer, platform, authorization, user.pointer, at)
         call.finish(status, wellFormed: ok, allowed: [TS_OK, TS_STALE], "ts_register")
@@ -123,7 +124,7 @@ enum CABIProgram {
         let device = input.string(.device, arena), app = input.string(.app, arena)
         let authorization = input.enumValue(validCount: 3)
         let at = input.time()
-        let ok = device.isWellFormed && app.isWellFormed && (1...3).contains(authorization) && at >= 0
+        let ok = device.isWellFormed && app.isWellFormed && (TS_AUTH_FOREGROUND...TS_AUTH_BACKGROUND).contains(authorization) && at >= 0
         call.begin(wellFormed: ok)
         let status = ts_set_authorization(call.handle, device.pointer, app.pointer, authorization, at)
         call.finish(status, wellFormed: ok, allowed: [TS_OK, TS_STALE, TS_NOTFOUND], "ts_set_authorization")
@@ -134,7 +135,7 @@ enum CABIProgram {
         let user = input.string(.user, arena)
         let subscription = input.enumValue(validCount: 3)
         let at = input.time()
-        let ok = user.isWellFormed && (1...3).contains(subscription) && at >= 0
+        let ok = user.isWellFormed && (TS_SUB_SUBSCRIBED...TS_SUB_UNSUBSCRIBED).contains(subscription) && at >= 0
         call.begin(wellFormed: ok)
         let status = ts_set_subscription(call.handle, user.pointer, subscription, at)
         call.finish(status, wellFormed: ok, allowed: [TS_OK, TS_STALE], "ts_set_subscription")
@@ -160,14 +161,14 @@ enum CABIProgram {
         call.finish(status, wellFormed: ok, allowed: [TS_OK, TS_NOTFOUND], extended ? "ts_bounce_ex" : "ts_bounce")
         if passOutcome {
             if status == TS_OK {
-                fuzzCheck((1...4).contains(outcome), "ts_bounce: outcome \(outcome) on TS_OK")
+                fuzzCheck((TS_BOUNCE_REMOVED...TS_BOUNCE_STALE).contains(outcome), "ts_bounce: outcome \(outcome) on TS_OK")
             } else if passCategory || !extended {
                 fuzzCheck(outcome == 0, "ts_bounce: outcome \(outcome) not 0 on failure \(status)")
             }
         }
         if extended && passCategory && passOutcome {
             if status == TS_OK {
-                fuzzCheck((1...5).contains(category), "ts_bounce_ex: category \(category) on TS_OK")
+                fuzzCheck((TS_CATEGORY_DEAD...TS_CATEGORY_UNKNOWN).contains(category), "ts_bounce_ex: category \(category) on TS_OK")
             } else {
                 fuzzCheck(category == 0, "ts_bounce_ex: category \(category) not 0 on failure \(status)")
             }
@@ -190,7 +191,7 @@ enum CABIProgram {
         let at = explicitTime ? input.time() : 0
         let passOut = input.passesPointer()
         var removed: UInt64 = 0x5A5A
-        let ok = (0...3).contains(platform) && passOut && at >= 0
+        let ok = (platform == 0 || (TS_PLATFORM_IOS...TS_PLATFORM_WEB).contains(platform)) && passOut && at >= 0
         call.begin(wellFormed: ok)
         let status = withUnsafeMutablePointer(to: &removed) { r in
             explicitTime
@@ -265,7 +266,7 @@ enum CABIProgram {
         let user = input.string(.user, arena), app = input.string(.app, arena)
         let kind = input.enumValue(validCount: 2)
         var reader = Reader(&input)
-        let ok = user.isWellFormed && app.isWellFormed && (1...2).contains(kind) && reader.passCallback
+        let ok = user.isWellFormed && app.isWellFormed && (TS_PUSH_VISIBLE...TS_PUSH_SILENT).contains(kind) && reader.passCallback
         call.begin(wellFormed: ok)
         let status = reader.withContext {
             ts_sendable_tokens(call.handle, user.pointer, app.pointer, kind, $1 ? tokenCallback : nil, $0)
@@ -294,7 +295,7 @@ enum CABIProgram {
         call.finish(status, wellFormed: ok, allowed: [TS_OK, TS_NOTFOUND], "ts_get_user")
         guard passSubscription else { return }
         if status == TS_OK {
-            fuzzCheck((1...3).contains(subscription), "ts_get_user: subscription \(subscription)")
+            fuzzCheck((TS_SUB_SUBSCRIBED...TS_SUB_UNSUBSCRIBED).contains(subscription), "ts_get_user: subscription \(subscription)")
             if passOptedIn { fuzzCheck(optedIn >= 0, "ts_get_user: opted_in_at \(optedIn)") }
             if passUnsubscribed { fuzzCheck(unsubscribed >= 0, "ts_get_user: unsubscribed_at \(unsubscribed)") }
         } else if status == TS_NOTFOUND {
@@ -308,10 +309,10 @@ enum CABIProgram {
         let arena = ArgumentArena()
         let segment = input.enumValue(validCount: 6)
         let app = input.byte() % 3 == 0 ? CStringArgument(pointer: nil, isWellFormed: false) : input.string(.app, arena)
-        let appOK = segment == 2 ? app.isWellFormed : app.isNull
+        let appOK = segment == TS_SEGMENT_FOREGROUND_PUSH_ENABLED_FOR_APP ? app.isWellFormed : app.isNull
         if stream {
             var reader = Reader(&input)
-            let ok = (1...6).contains(segment) && appOK && reader.passCallback
+            let ok = (TS_SEGMENT_FOREGROUND_PUSH_ENABLED...TS_SEGMENT_UNSUBSCRIBED).contains(segment) && appOK && reader.passCallback
             call.begin(wellFormed: ok)
             let status = reader.withContext {
                 ts_segment_users(call.handle, segment, app.pointer, $1 ? userCallback : nil, $0)
@@ -321,7 +322,7 @@ enum CABIProgram {
         } else {
             let passOut = input.passesPointer()
             var count: UInt64 = 0x5A5A
-            let ok = (1...6).contains(segment) && appOK && passOut
+            let ok = (TS_SEGMENT_FOREGROUND_PUSH_ENABLED...TS_SEGMENT_UNSUBSCRIBED).contains(segment) && appOK && passOut
             call.begin(wellFormed: ok)
             let status = withUnsafeMutablePointer(to: &count) {
                 ts_segment_count(call.handle, segment, app.pointer, passOut ? $0 : nil)
@@ -386,50 +387,52 @@ enum CABIProgram {
     static func stats(_ input: inout FuzzInput, _ call: inout Call) {
         let arena = ArgumentArena()
         let choice = input.byte() % 6
-        // 0: NULL; 1: a 4-byte struct with an unknown version; 2: version 0; else version 1.
+        let size = MemoryLayout<ts_store_stats>.size
+        // 0: NULL; 1: a 4-byte struct with an unknown version; 2: version 0; else the version,
+        // and every other byte garbage.
         let out: UnsafeMutableRawPointer?
         switch choice {
         case 0: out = nil
         case 1:
             out = arena.memory(4)
             out!.storeBytes(of: 2 + UInt32(input.byte()), as: UInt32.self)
-        case 2: out = arena.memory(statsSize)
+        case 2: out = arena.memory(size)
         default:
-            out = arena.memory(statsSize)
-            out!.storeBytes(of: UInt32(1), as: UInt32.self)
-            for offset in stride(from: 4, to: statsSize, by: 4) { out!.storeBytes(of: UInt32(0x5A5A_5A5A), toByteOffset: offset, as: UInt32.self) }
+            out = arena.memory(size)
+            for offset in stride(from: 4, to: size, by: 4) { out!.storeBytes(of: UInt32(0x5A5A_5A5A), toByteOffset: offset, as: UInt32.self) }
+            out!.storeBytes(of: UInt32(TS_STATS_VERSION), as: UInt32.self)
         }
         let ok = choice >= 3
         call.begin(wellFormed: ok)
-        let status = ts_stats(call.handle, out)
+        let status = ts_stats(call.handle, out?.assumingMemoryBound(to: ts_store_stats.self))
         call.finish(status, wellFormed: ok, allowed: [TS_OK], "ts_stats")
         if choice == 1 { fuzzCheck(out!.load(as: UInt32.self) >= 2, "ts_stats: wrote into an unknown-version struct") }
         if status == TS_OK, let out {
-            fuzzCheck(out.load(fromByteOffset: 4, as: UInt32.self) == 0, "ts_stats: reserved not 0")
-            let tokens = out.load(fromByteOffset: 8, as: UInt64.self)
-            var byPlatform: UInt64 = 0
-            for p in 0..<4 { byPlatform &+= out.load(fromByteOffset: 32 + 8 * p, as: UInt64.self) }
-            fuzzCheck(byPlatform == tokens, "ts_stats: tokens \(tokens) but per-platform sum \(byPlatform)")
-            fuzzCheck(out.load(fromByteOffset: 32, as: UInt64.self) == 0, "ts_stats: by_platform[0] not 0")
+            let stats = out.load(as: ts_store_stats.self)
+            fuzzCheck(stats.reserved == 0, "ts_stats: reserved not 0")
+            let byPlatform = withUnsafeBytes(of: stats.by_platform) { Array($0.bindMemory(to: UInt64.self)) }
+            let sum = byPlatform.reduce(0, &+)
+            fuzzCheck(sum == stats.tokens, "ts_stats: tokens \(stats.tokens) but per-platform sum \(sum)")
+            fuzzCheck(byPlatform[0] == 0, "ts_stats: by_platform[0] not 0")
         }
     }
 
     static func staticText(_ input: inout FuzzInput) {
         let status = Int32(bitPattern: input.u32())
         for s in [status, Int32(Int8(truncatingIfNeeded: status))] {
-            let text = ts_strerror(s)
+            let text: UnsafePointer<CChar> = ts_strerror(s)
             fuzzCheck(strlen(text) > 0, "ts_strerror: empty text")
         }
-        fuzzCheck(String(cString: ts_version()) == "0.2.0", "ts_version differs from TS_VERSION_STRING")
+        fuzzCheck(String(cString: ts_version()) == TS_VERSION_STRING, "ts_version differs from TS_VERSION_STRING")
     }
 
     /// Closes the handle with `ts_close` and opens the store again with options from the input.
     static func reopen(_ input: inout FuzzInput, _ store: CABIStore) {
         var options = CABIStore.defaultOptions
         options.durability = Int32(input.byte() % 3)
-        options.syncIntervalMilliseconds = 1 + UInt32(input.byte())
-        options.changelogLimit = 1 + Int32(input.byte() % 16)
-        options.quarantineMisconfigured = Int32(input.byte() % 2)
+        options.sync_interval_ms = 1 + UInt32(input.byte())
+        options.changelog_limit = 1 + Int32(input.byte() % 16)
+        options.quarantine_misconfigured = Int32(input.byte() % 2)
         options.shards = 1 << UInt32(input.byte() % 3)  // ignored by an existing store
         store.close(wipe: false)
         store.ensureOpen(options)
@@ -456,7 +459,7 @@ struct Call {
 
     /// Checks `status` against the header.
     func finish(_ status: Int32, wellFormed: Bool, allowed: Set<Int32>, _ name: String) {
-        fuzzCheck((-9...1).contains(status), "\(name): status \(status) is not a TS_* code")
+        fuzzCheck((TS_ECLOSED...TS_STALE).contains(status), "\(name): status \(status) is not a TS_* code")
         if status < 0 {
             // Every failure leaves this thread a detail, of the library's own words only: the
             // static texts of the boundary and the store's error details, which hold no token

@@ -1,40 +1,13 @@
-// The one store the C ABI harness drives, reused across inputs (1–4 shards, kept small), and
-// the header constants the harness checks statuses against.
+// The one store the C ABI harness drives, reused across inputs (1–4 shards, kept small). The
+// statuses, structs and limits the harness checks against are the header's own
+// (CTokenStoreHeader).
 
 #if canImport(Glibc)
 import Glibc
 #endif
 import CTokenStore
+import CTokenStoreHeader
 import TokenStore
-
-// MARK: tokenstore.h constants, as a C caller sees them
-
-let TS_OK: Int32 = 0
-let TS_STALE: Int32 = 1
-let TS_NOTFOUND: Int32 = -1
-let TS_EINVAL: Int32 = -2
-let TS_EIO: Int32 = -3
-let TS_ECORRUPT: Int32 = -4
-let TS_ELOCKED: Int32 = -5
-let TS_ENOSPC: Int32 = -6
-let TS_EVERSION: Int32 = -7
-let TS_ETOOBIG: Int32 = -8
-let TS_ECLOSED: Int32 = -9
-
-/// `ts_options`, version 1, as the header lays it out (40 bytes on LP64).
-struct OptionsMirror {
-    var version: UInt32 = 0
-    var shards: UInt32 = 0
-    var durability: Int32 = 0
-    var syncIntervalMilliseconds: UInt32 = 0
-    var quarantineMisconfigured: Int32 = 0
-    var changelogLimit: Int32 = 0
-    var mustExist: Int32 = 0
-    var checkpointLogBytes: UInt64 = 0
-}
-
-/// `sizeof(ts_store_stats)` for version 1.
-let statsSize = 184
 
 /// The harness's store: a handle from `ts_open`, and whether the Swift object behind it was
 /// closed through the Swift API (so that calls on a live handle hit `TS_ECLOSED`).
@@ -54,7 +27,7 @@ final class CABIStore {
     }
 
     /// Opens the store if it is not open, or reopens it after a Swift-side close.
-    func ensureOpen(_ options: OptionsMirror? = nil) {
+    func ensureOpen(_ options: ts_options? = nil) {
         if handle != nil && !swiftClosed { return }
         if let handle {
             fuzzCheck(ts_close(handle) == TS_OK, "ts_close of a Swift-closed store failed")
@@ -63,7 +36,7 @@ final class CABIStore {
         }
         var opts = options ?? CABIStore.defaultOptions
         var out: OpaquePointer? = nil
-        let status = withUnsafePointer(to: &opts) { ts_open(&out, directory, UnsafeRawPointer($0)) }
+        let status = ts_open(&out, directory, &opts)
         fuzzCheck(status == TS_OK, "ts_open of the harness store failed: \(status)")
         fuzzCheck(out != nil, "ts_open returned TS_OK and a NULL handle")
         handle = out
@@ -81,13 +54,13 @@ final class CABIStore {
     }
 
     /// Small and fast: two shards, no forced syncs, short changelogs, frequent checkpoints.
-    static var defaultOptions: OptionsMirror {
-        var opts = OptionsMirror()
-        withUnsafeMutablePointer(to: &opts) { ts_options_init(UnsafeMutableRawPointer($0)) }
+    static var defaultOptions: ts_options {
+        var opts = ts_options()
+        ts_options_init(&opts)
         opts.shards = 2
-        opts.durability = 0
-        opts.changelogLimit = 8
-        opts.checkpointLogBytes = 4096
+        opts.durability = TS_DURABILITY_NONE
+        opts.changelog_limit = 8
+        opts.checkpoint_log_bytes = 4096
         return opts
     }
 

@@ -1,41 +1,11 @@
 // The C callbacks the harness passes to the reading functions. Each checks the view against
 // the header's promises (pointers never NULL, lengths within limits, valid UTF-8, known enum
-// values) and touches every byte it is given, so AddressSanitizer sees a bad pointer.
+// values) and touches every byte it is given, so AddressSanitizer sees a bad pointer. The
+// views are the header's structs, whose pointer fields Swift imports as optionals, so that a
+// NULL is seen rather than trapped on.
 
 import CTokenStore
-
-/// `ts_token_view`, field for field, with optional pointers so a NULL can be seen.
-struct TokenViewMirror {
-    var deviceID: UnsafePointer<CChar>?
-    var deviceIDLength: Int
-    var appID: UnsafePointer<CChar>?
-    var appIDLength: Int
-    var token: UnsafePointer<CChar>?
-    var tokenLength: Int
-    var userID: UnsafePointer<CChar>?
-    var userIDLength: Int
-    var platform: Int32
-    var authorization: Int32
-    var createdAt: Int64
-    var updatedAt: Int64
-    var quarantined: Int32
-}
-
-/// `ts_change_view`, field for field.
-struct ChangeViewMirror {
-    var at: Int64
-    var kind: Int32
-    var deviceID: UnsafePointer<CChar>?
-    var deviceIDLength: Int
-    var appID: UnsafePointer<CChar>?
-    var appIDLength: Int
-    var token: UnsafePointer<CChar>?
-    var tokenLength: Int
-    var otherUserID: UnsafePointer<CChar>?
-    var otherUserIDLength: Int
-    var detail: UnsafePointer<CChar>?
-    var detailLength: Int
-}
+import CTokenStoreHeader
 
 /// What a callback saw, reached through `ctx`; `ctx` may also be NULL.
 struct CallbackState {
@@ -71,37 +41,40 @@ func answer(_ context: UnsafeMutableRawPointer?, sum: UInt64) -> Int32 {
 }
 
 /// `ts_token_fn`.
-let tokenCallback: TSTokenFunction = { context, raw in
-    guard let raw else { fuzzFailure("token callback: NULL view") }
-    let view = raw.loadUnaligned(as: TokenViewMirror.self)
+let tokenCallback: ts_token_fn = { context, pointer in
+    guard let view = pointer?.pointee else { fuzzFailure("token callback: NULL view") }
     var sum: UInt64 = 0
-    checkViewText(view.deviceID, view.deviceIDLength, limit: 256, allowEmpty: false, "token view device_id", &sum)
-    checkViewText(view.appID, view.appIDLength, limit: 256, allowEmpty: false, "token view app_id", &sum)
-    checkViewText(view.token, view.tokenLength, limit: 4096, allowEmpty: false, "token view token", &sum)
-    checkViewText(view.userID, view.userIDLength, limit: 256, allowEmpty: true, "token view user_id", &sum)
-    fuzzCheck((1...3).contains(view.platform), "token view: platform \(view.platform)")
-    fuzzCheck((1...3).contains(view.authorization), "token view: authorization \(view.authorization)")
+    checkViewText(view.device_id, view.device_id_len, limit: StringRole.device.limit, allowEmpty: false,
+        "token view device_id", &sum)
+    checkViewText(view.app_id, view.app_id_len, limit: StringRole.app.limit, allowEmpty: false, "token view app_id", &sum)
+    checkViewText(view.token, view.token_len, limit: StringRole.token.limit, allowEmpty: false, "token view token", &sum)
+    checkViewText(view.user_id, view.user_id_len, limit: StringRole.user.limit, allowEmpty: true, "token view user_id", &sum)
+    fuzzCheck((TS_PLATFORM_IOS...TS_PLATFORM_WEB).contains(view.platform), "token view: platform \(view.platform)")
+    fuzzCheck((TS_AUTH_FOREGROUND...TS_AUTH_BACKGROUND).contains(view.authorization),
+        "token view: authorization \(view.authorization)")
     fuzzCheck(view.quarantined == 0 || view.quarantined == 1, "token view: quarantined \(view.quarantined)")
     return answer(context, sum: sum)
 }
 
 /// `ts_change_fn`.
-let changeCallback: TSChangeFunction = { context, raw in
-    guard let raw else { fuzzFailure("change callback: NULL view") }
-    let view = raw.loadUnaligned(as: ChangeViewMirror.self)
+let changeCallback: ts_change_fn = { context, pointer in
+    guard let view = pointer?.pointee else { fuzzFailure("change callback: NULL view") }
     var sum: UInt64 = 0
-    fuzzCheck((1...9).contains(view.kind), "change view: kind \(view.kind)")
-    checkViewText(view.deviceID, view.deviceIDLength, limit: 256, allowEmpty: true, "change view device_id", &sum)
-    checkViewText(view.appID, view.appIDLength, limit: 256, allowEmpty: true, "change view app_id", &sum)
-    checkViewText(view.token, view.tokenLength, limit: 4096, allowEmpty: true, "change view token", &sum)
-    checkViewText(view.otherUserID, view.otherUserIDLength, limit: 256, allowEmpty: true, "change view other_user_id", &sum)
-    checkViewText(view.detail, view.detailLength, limit: 128, allowEmpty: true, "change view detail", &sum)
+    fuzzCheck((TS_CHANGE_REGISTERED...TS_CHANGE_SUBSCRIPTION).contains(view.kind), "change view: kind \(view.kind)")
+    checkViewText(view.device_id, view.device_id_len, limit: StringRole.device.limit, allowEmpty: true,
+        "change view device_id", &sum)
+    checkViewText(view.app_id, view.app_id_len, limit: StringRole.app.limit, allowEmpty: true, "change view app_id", &sum)
+    checkViewText(view.token, view.token_len, limit: StringRole.token.limit, allowEmpty: true, "change view token", &sum)
+    checkViewText(view.other_user_id, view.other_user_id_len, limit: StringRole.user.limit, allowEmpty: true,
+        "change view other_user_id", &sum)
+    checkViewText(view.detail, view.detail_len, limit: StringRole.errorCode.limit, allowEmpty: true,
+        "change view detail", &sum)
     return answer(context, sum: sum)
 }
 
 /// `ts_user_fn`.
-let userCallback: TSUserFunction = { context, pointer, length in
+let userCallback: ts_user_fn = { context, pointer, length in
     var sum: UInt64 = 0
-    checkViewText(pointer, length, limit: 256, allowEmpty: false, "segment user id", &sum)
+    checkViewText(pointer, length, limit: StringRole.user.limit, allowEmpty: false, "segment user id", &sum)
     return answer(context, sum: sum)
 }

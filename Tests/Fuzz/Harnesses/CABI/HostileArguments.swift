@@ -7,6 +7,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CTokenStoreHeader
 
 /// The role of a string argument: its limit and the small pool of realistic values that
 /// makes separate calls touch the same keys, tokens and users.
@@ -16,9 +17,11 @@ enum StringRole {
     /// `TS_MAX_*_BYTES`.
     var limit: Int {
         switch self {
-        case .device, .app, .user: return 256
-        case .token: return 4096
-        case .errorCode: return 128
+        case .device: Int(TS_MAX_DEVICE_ID_BYTES)
+        case .app: Int(TS_MAX_APP_ID_BYTES)
+        case .user: Int(TS_MAX_USER_ID_BYTES)
+        case .token: Int(TS_MAX_TOKEN_BYTES)
+        case .errorCode: Int(TS_MAX_ERROR_CODE_BYTES)
         }
     }
 

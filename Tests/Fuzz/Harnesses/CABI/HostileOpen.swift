@@ -6,6 +6,7 @@
 import Glibc
 #endif
 import CTokenStore
+import CTokenStoreHeader
 
 enum OpenProgram {
     /// The checks of `ts_open`'s documented statuses and of `*out`.
@@ -27,13 +28,13 @@ enum OpenProgram {
         case 4: path = wellFormed(plainFile, arena)
         case 5: path = wellFormed(plainFile + "/below", arena)
         case 6:
-            let long = [UInt8](repeating: 0x61, count: 4097 - root.utf8.count - 1)
+            let long = [UInt8](repeating: 0x61, count: Int(TS_MAX_PATH_BYTES) + 1 - root.utf8.count - 1)
             path = CStringArgument(pointer: arena.string(Array(root.utf8) + [0x2F] + long, terminate: true), isWellFormed: false)
         case 7:
             path = CStringArgument(pointer: arena.string(Array(root.utf8) + [0x2F, 0xFF, 0xFE], terminate: true), isWellFormed: false)
         case 8:
-            // Unterminated, 4097 bytes: the library may read all of it and no more.
-            let bytes = Array(root.utf8) + [UInt8](repeating: 0x2F, count: 4097 - root.utf8.count)
+            // Unterminated, one byte past the limit: the library may read all of it and no more.
+            let bytes = Array(root.utf8) + [UInt8](repeating: 0x2F, count: Int(TS_MAX_PATH_BYTES) + 1 - root.utf8.count)
             path = CStringArgument(pointer: arena.string(bytes, terminate: false), isWellFormed: false)
         default:
             // Bytes from the input, kept inside the scratch directory: no '/' and no NUL.
@@ -41,14 +42,14 @@ enum OpenProgram {
             let bytes = Array((root + "/x-").utf8) + name
             path = CStringArgument(
                 pointer: arena.string(bytes, terminate: true),
-                isWellFormed: isWellFormedArgument(bytes, terminated: true, limit: 4096))
+                isWellFormed: isWellFormedArgument(bytes, terminated: true, limit: Int(TS_MAX_PATH_BYTES)))
             mayOpen = String(validating: bytes, as: UTF8.self) != nil
             if mayOpen { removeAfter = String(decoding: bytes, as: UTF8.self) }
         }
 
         // The options.
         var optionsOK = true
-        let options: UnsafeRawPointer?
+        let options: UnsafePointer<ts_options>?
         switch input.byte() % 5 {
         case 0: options = nil
         case 1:
@@ -56,12 +57,12 @@ enum OpenProgram {
             let short = arena.memory(4)
             let version = input.byte() % 2 == 0 ? 0 : 2 + UInt32(input.byte())
             short.storeBytes(of: version, as: UInt32.self)
-            options = UnsafeRawPointer(short)
+            options = UnsafePointer(short.assumingMemoryBound(to: ts_options.self))
             optionsOK = false
         default:
-            let full = arena.memory(MemoryLayout<OptionsMirror>.size)
+            let full = arena.memory(MemoryLayout<ts_options>.size)
             var o = CABIStore.defaultOptions
-            o.durability = 0
+            o.durability = TS_DURABILITY_NONE
             let field = input.byte()
             let value = input.u32()
             switch field % 9 {
@@ -71,23 +72,25 @@ enum OpenProgram {
                 o.shards = [0, 3, 5, 8192, 4097, UInt32.max, 1, 2, 4, 16][Int(value % 10)]
             case 2: o.durability = Int32(bitPattern: value)
             case 3:
-                o.durability = 1
-                o.syncIntervalMilliseconds = value
-            case 4: o.changelogLimit = Int32(bitPattern: value)
-            case 5: o.checkpointLogBytes = UInt64(value) | UInt64(input.u32()) << 32
-            case 6: o.mustExist = Int32(bitPattern: value)
-            case 7: o.quarantineMisconfigured = Int32(bitPattern: value)
+                o.durability = TS_DURABILITY_INTERVAL
+                o.sync_interval_ms = value
+            case 4: o.changelog_limit = Int32(bitPattern: value)
+            case 5: o.checkpoint_log_bytes = UInt64(value) | UInt64(input.u32()) << 32
+            case 6: o.must_exist = Int32(bitPattern: value)
+            case 7: o.quarantine_misconfigured = Int32(bitPattern: value)
             default: break
             }
-            optionsOK = o.version == 1 && o.shards >= 1 && o.shards <= 4096 && o.shards & (o.shards &- 1) == 0
-                && (0...2).contains(o.durability) && (o.durability != 1 || o.syncIntervalMilliseconds >= 1)
-                && (1...4096).contains(o.changelogLimit) && o.checkpointLogBytes >= 4096
+            optionsOK = o.version == TS_OPTIONS_VERSION && o.shards >= 1 && o.shards <= 4096
+                && o.shards & (o.shards &- 1) == 0
+                && (TS_DURABILITY_NONE...TS_DURABILITY_ALWAYS).contains(o.durability)
+                && (o.durability != TS_DURABILITY_INTERVAL || o.sync_interval_ms >= 1)
+                && (1...4096).contains(o.changelog_limit) && o.checkpoint_log_bytes >= 4096
             // Known differences from the header's wording, reported rather than failed on: the
             // interval has an undocumented ceiling of one hour, and log bytes must fit an Int.
-            if o.durability == 1 && o.syncIntervalMilliseconds > 3_600_000 { optionsOK = false }
-            if o.checkpointLogBytes > UInt64(Int.max) { optionsOK = false }
-            full.storeBytes(of: o, as: OptionsMirror.self)
-            options = UnsafeRawPointer(full)
+            if o.durability == TS_DURABILITY_INTERVAL && o.sync_interval_ms > 3_600_000 { optionsOK = false }
+            if o.checkpoint_log_bytes > UInt64(Int.max) { optionsOK = false }
+            full.storeBytes(of: o, as: ts_options.self)
+            options = UnsafePointer(full.assumingMemoryBound(to: ts_options.self))
         }
 
         // The out-pointer: NULL, or pre-filled with garbage that must become NULL on failure.
@@ -95,7 +98,7 @@ enum OpenProgram {
         var out: OpaquePointer? = OpaquePointer(bitPattern: 0x5A5A)
         let wellFormedCall = passOut && path.isWellFormed && optionsOK
         let status = withUnsafeMutablePointer(to: &out) { ts_open(passOut ? $0 : nil, path.pointer, options) }
-        fuzzCheck((-9...0).contains(status), "ts_open: status \(status)")
+        fuzzCheck((TS_ECLOSED...TS_OK).contains(status), "ts_open: status \(status)")
         if !wellFormedCall {
             fuzzCheck(status == TS_EINVAL, "ts_open: bad argument gave \(status), not TS_EINVAL")
         } else {
