@@ -56,6 +56,17 @@ struct MappedPages {
         var sealCount = 0
         /// The file, for the rare capture of a pending page.
         var owner: Unmanaged<MappedFile>?
+
+        /// Room for one state on cache lines of its own. Every access to a file's records
+        /// reads its state and every write changes it (the seal queue, the dirty count): two
+        /// files' states on one line would bounce it between threads writing different shards.
+        static func allocate() -> UnsafeMutablePointer<State> {
+            let bytes = (MemoryLayout<State>.stride + lineSize - 1) & ~(lineSize - 1)
+            return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: lineSize).bindMemory(to: State.self, capacity: 1)
+        }
+
+        /// Two cache lines: the adjacent-line prefetcher pairs lines.
+        static let lineSize = 128
     }
 
     let state: UnsafeMutablePointer<State>
@@ -219,7 +230,7 @@ final class MappedFile {
 
     private init(descriptor: FileDescriptor?, name: String, fileID: UInt32, mapped: (base: UnsafeMutableRawPointer, size: Int, reserved: Int)) {
         let words = MappedFile.bitmapWords(mapped.size)
-        let state = UnsafeMutablePointer<MappedPages.State>.allocate(capacity: 1)
+        let state = MappedPages.State.allocate()
         state.initialize(to: MappedPages.State(
             base: mapped.base, size: mapped.size, dirty: MappedFile.zeroedWords(words), pending: MappedFile.zeroedWords(words),
             words: words, seals: .allocate(capacity: MappedFile.sealQueueLimit)))

@@ -140,8 +140,15 @@ final class Shard {
 
     /// Makes room for one operation's writes in this shard before it is logged, so that
     /// applying it cannot fail half-way: `slots` index entries and `bytes` of records.
+    ///
+    /// A shard in memory reserves only its index slots (an insert cannot grow the table): its
+    /// heaps have no disk to run out of, so the record bytes, which turn a full disk into an
+    /// error before the write is logged, need no reserving, and reserving them would give
+    /// every shard a few writes touched the worst case's 48 KiB when its files are created.
+    /// Its heaps grow as allocations need (`HeapPages.allocate`).
     func reserve(slots: Int, bytes: Int) throws(SystemError) {
         try index.reserve(slots)
+        guard hasFiles else { return }
         try heap.reserve(bytes)
         try changes.reserve(bytes)
     }

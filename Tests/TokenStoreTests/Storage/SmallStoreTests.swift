@@ -83,6 +83,21 @@ import Glibc
         #expect((0..<64).allSatisfy { !m.hasFiles($0) })
     }
 
+    @Test func aNewStoreWithAHandfulOfRecordsStaysWellUnderOneMegabyte() throws {
+        let dir = ScratchDirectory("small-handful")
+        let path = dir.sub("store")
+        let store = try TokenStore(path: path, options: SmallStoreTests.options())
+        for i in 0..<5 { try SmallStoreTests.register(store, i) }
+        try store.close()
+        // Each written shard's files take the pages its records need: a shard in memory
+        // reserves no worst-case bytes for a write, so its files are created small.
+        #expect(try SmallStoreTests.allocatedBytes(path) < 512 << 10)
+        let reopened = try TokenStore(path: path, options: SmallStoreTests.options())
+        defer { try? reopened.close() }
+        #expect(try reopened.count() == 5)
+        #expect(try reopened.verify() == [])
+    }
+
     @Test func aThousandRecordStoreGrowsItsFilesWithItsRecords() throws {
         let dir = ScratchDirectory("small-thousand")
         let path = dir.sub("store")
