@@ -70,8 +70,8 @@ extension Registry {
         return try locked(initial, exclusive: true) { scope in
             // The key's, the token's and the owner's misses, together (see `touch`).
             Heap.keep(
-                touch(keyHash, .key, in: shard(keyHash)) &+ touch(tokenHash, .token, in: shard(tokenHash))
-                    &+ (hasUser ? touch(userHash, .user, in: shard(userHash)) : 0))
+                touch(keyHash, .key) &+ touch(tokenHash, .token)
+                    &+ (hasUser ? touch(userHash, .user) : 0))
             // The owner's newest changelog entry, which the registration's entry links from.
             if hasUser, let owner = try findUser(user, hash: userHash)?.record {
                 Heap.keep(shard(userHash).changes.touch(owner.newestChange))
@@ -174,7 +174,7 @@ extension Registry {
             // The key's and the new owner's misses, together; then the old owner's with the
             // new owner's entry and changelog lines (see `touch`).
             let keyShard = shard(keyHash), userShard = shard(userHash)
-            Heap.keep(touch(keyHash, .key, in: keyShard) &+ (user.count > 0 ? touch(userHash, .user, in: userShard) : 0))
+            Heap.keep(touch(keyHash, .key) &+ (user.count > 0 ? touch(userHash, .user) : 0))
             guard let found = try findKey(device, app, hash: keyHash, in: keyShard)?.record else {
                 if try tombstoneRefuses(device, app, hash: keyHash, at: op.at) { return (.stale, 0) }
                 throw TokenStoreError(.notFound, "no token for that device and app")
@@ -188,7 +188,7 @@ extension Registry {
             let keyRef = Ref(kind: .key, shard: keyShard.number, offset: e.offset)
             if !equalBytes(e.user, user) {
                 let oldShard = shard(oldUserHash)
-                var warm = e.user.count > 0 ? touch(oldUserHash, .user, in: oldShard) : 0
+                var warm = e.user.count > 0 ? touch(oldUserHash, .user) : 0
                 if user.count > 0, let new = try findUser(user, hash: userHash)?.record {
                     warm &+= touchEntryAndChangelog(of: new, keyRef, in: userShard)
                 }
@@ -310,7 +310,7 @@ extension Registry {
                 // The key's slot and the owner's record, together; then the owner's entry and
                 // changelog lines (see `touch`).
                 let userShard = shard(userHash)
-                Heap.keep(touch(keyHash, .key, in: keyShard) &+ (e.user.count > 0 ? touch(userHash, .user, in: userShard) : 0))
+                Heap.keep(touch(keyHash, .key) &+ (e.user.count > 0 ? touch(userHash, .user) : 0))
                 if e.user.count > 0, let owner = try findUser(e.user, hash: userHash)?.record {
                     Heap.keep(touchEntryAndChangelog(of: owner, Ref(kind: .key, shard: keyShard.number, offset: e.offset), in: userShard))
                 }

@@ -144,22 +144,10 @@ final class Registry: @unchecked Sendable {
 
     // MARK: Overlapped misses (stripe locks held)
 
-    /// Starts the cache misses of looking up `hash` without waiting for them: the home slot's
-    /// line and, when that slot holds a `kind` entry for `hash`, its record's first line.
-    ///
-    /// A write touches every record it is about to need before it resolves any, so that the
-    /// misses of independent lookups overlap instead of following one another (each costs
-    /// hundreds of nanoseconds on a large store). Only reads, bounds-checked: a damaged slot
-    /// costs a wasted load, and the lookup that follows reports it. Pass the sum to `Heap.keep`.
-    @inline(__always) func touch(_ hash: UInt64, _ kind: Ref.Kind, in shard: ShardPages) -> UInt64 {
-        let index = shard.index
-        let slot = index.homeSlot(hash)
-        let stored = index.hash(at: slot)
-        guard stored == HashIndex.stored(hash) else { return stored }
-        let ref = index.ref(at: slot)
-        guard ref.kindBits == kind.rawValue, ref.shard == shard.number else { return stored }
-        return stored &+ shard.heap.touch(ref.offset)
-    }
+    /// Starts the misses of looking up `hash` in its shard without waiting for them
+    /// (`ShardPages.touch`): a write touches every record it is about to need before it
+    /// resolves any, so that the misses of its independent lookups overlap.
+    @inline(__always) func touch(_ hash: UInt64, _ kind: Ref.Kind) -> UInt64 { shard(hash).touch(hash, kind) }
 
     /// Starts the misses of the lines a change to `record`'s entry for `ref` and an append to
     /// its changelog will read: the entry's home slot and the newest changelog entry.
