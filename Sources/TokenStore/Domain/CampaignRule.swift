@@ -23,3 +23,11 @@ extension PushKind {
         mayPush(allowsVisiblePush: view.authorization.allowsVisiblePush, isQuarantined: view.isQuarantined, subscription: subscription)
     }
 }
+
+extension Authorization {
+    /// Whether a token with this authorization shows visible pushes once its quarantine is
+    /// counted: the token's half of DOMAIN.md's "Foreground Push Enabled", which a user's
+    /// "Push registered for" lines print as "Foreground" and the JSON export as
+    /// `notifications_enabled`.
+    func showsVisiblePush(quarantined: Bool) -> Bool { allowsVisiblePush && !quarantined }
+}

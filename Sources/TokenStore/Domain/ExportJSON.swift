@@ -9,7 +9,7 @@ enum ExportJSON {
             if i > 0 { out += "," }
             out += "{\"app\":" + quote(t.appID) + ",\"platform\":" + quote(t.platform.description)
             out += ",\"token\":" + quote(t.token) + ",\"device_id\":" + quote(t.deviceID)
-            out += ",\"notifications_enabled\":" + (t.authorization.allowsVisiblePush && !t.isQuarantined ? "true" : "false")
+            out += ",\"notifications_enabled\":" + (t.authorization.showsVisiblePush(quarantined: t.isQuarantined) ? "true" : "false")
             out += "}"
         }
         return out + "]}"

@@ -285,7 +285,7 @@ public final class TokenStore: @unchecked Sendable {
     /// The "Push registered for" lines: `Foreground: <app>` or `Background: <app>` per token.
     public func registeredFor(userID: String) throws(TokenStoreError) -> [String] {
         try tokens(userID: userID).map {
-            ($0.authorization.allowsVisiblePush && !$0.isQuarantined ? "Foreground: " : "Background: ")
+            ($0.authorization.showsVisiblePush(quarantined: $0.isQuarantined) ? "Foreground: " : "Background: ")
                 + ($0.appID.isEmpty ? "--" : $0.appID)
         }
     }

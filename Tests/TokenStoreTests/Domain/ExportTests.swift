@@ -37,6 +37,17 @@ private typealias F = DomainFixture
         }
     }
 
+    @Test func aQuarantinedForegroundTokenIsNeitherNotificationsEnabledNorForeground() throws {
+        try F.withStore(shards: 4, quarantine: true) { store throws in
+            try store.register(F.reg("phone", "app", F.apnsToken(2), .ios, .foreground, user: "ann", at: F.t0))
+            #expect(try store.registeredFor(userID: "ann") == ["Foreground: app"])
+            #expect(try store.bounce(token: F.apnsToken(2), errorCode: "MismatchSenderId", at: F.t0 + 1).outcome == .quarantined)
+            let export = try F.parseExport(try #require(try store.exportJSON(userID: "ann")))
+            #expect(try tokens(export).first?["notifications_enabled"] as? Bool == false)
+            #expect(try store.registeredFor(userID: "ann") == ["Background: app"])
+        }
+    }
+
     @Test(arguments: [(Authorization.foreground, true), (.provisional, true), (.background, false)])
     func notificationsEnabledFollowsTheAuthorization(authorization: Authorization, enabled: Bool) throws {
         try F.withStore { store throws in
