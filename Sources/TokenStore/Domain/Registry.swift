@@ -85,8 +85,9 @@ final class Registry: @unchecked Sendable {
     /// Restamps the checksums of the records that the write holding `shards` changed.
     func sealQueued(in shards: ShardSet) {
         shards.forEach { s in
-            Registry.sealQueued(in: store.heapPages(ofShard: s))
-            Registry.sealQueued(in: store.changesPages(ofShard: s))
+            let pages = store.pages(ofShard: s)
+            Registry.sealQueued(in: pages.heap.file)
+            Registry.sealQueued(in: pages.changes.file)
         }
     }
 

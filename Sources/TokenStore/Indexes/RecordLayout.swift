@@ -26,7 +26,6 @@ protocol HeapRecord {
 
 extension HeapRecord {
     /// The record at `offset` in `file`.
-    @inline(__always) init(file: MappedFile, offset: Int) { self.init(pages: file.pages, offset: offset) }
     /// The record at `offset` in the pages of a heap.
     @inline(__always) init(file: MappedPages, offset: Int) { self.init(pages: file, offset: offset) }
 

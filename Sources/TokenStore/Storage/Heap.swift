@@ -49,7 +49,7 @@ struct Heap {
         guard used >= Heap.headerSize, used <= file.size else { return "bump pointer out of bounds" }
         for c in 0..<(Heap.smallClasses + Heap.largeClasses) {
             let head = Int(truncatingIfNeeded: file.load(Heap.freeBase + c * 8, as: UInt64.self))
-            guard head == 0 || isPlausibleBlock(head) else { return "free list out of bounds" }
+            guard head == 0 || pages.isPlausibleBlock(head) else { return "free list out of bounds" }
         }
         return nil
     }
@@ -65,10 +65,6 @@ struct Heap {
 
     /// The heap's records and counters, for reads and writes under the stripe lock.
     @inline(__always) var pages: HeapPages { HeapPages(file: file.pages) }
-    var used: Int { pages.used }
-    var liveBytes: Int { pages.liveBytes }
-    var deadBytes: Int { pages.deadBytes }
-    @inline(__always) func isPlausibleBlock(_ offset: Int) -> Bool { pages.isPlausibleBlock(offset) }
 
     @inline(__always) static func capacity(for size: Int) -> Int {
         if size <= 4096 { return (size + 15) & ~15 }
@@ -83,7 +79,7 @@ struct Heap {
     /// Grows the file so that `bytes` more can be bump-allocated without growing again.
     func reserve(_ bytes: Int) throws(SystemError) {
         guard !pages.hasRoom(for: bytes) else { return }
-        let need = used + bytes
+        let need = pages.used + bytes
         // Doubling from a new shard's few pages: small shards stay small, big ones grow by
         // up to 256 MiB at a time.
         let step = min(file.size, 256 << 20)

@@ -11,7 +11,7 @@ final class ShardedStore: @unchecked Sendable {
     let directory: String
     let shards: [Shard]
     /// Every shard file's pages by journal file id, reachable without touching a class
-    /// reference (and so without a retain): the seal pass that ends each write runs on them.
+    /// reference (and so without a retain): what `pages(ofShard:)` hands reads and writes.
     private let pagesByFile: UnsafeMutablePointer<MappedPages>
     let shardBits: Int
     /// The stripe locks, as a plain value (see `StripeLocks`); `lockStorage` owns them.
@@ -168,7 +168,6 @@ final class ShardedStore: @unchecked Sendable {
 
     // MARK: Placement
 
-    /// The pages of shard `s`'s heap and changelog files (journal ids 1 and 2 of the shard).
     /// Shard `s` through its pages, with no retain: how reads and writes reach a shard.
     @inline(__always) func pages(ofShard s: Int) -> ShardPages {
         let first = s * Shard.filesPerShard
@@ -176,10 +175,9 @@ final class ShardedStore: @unchecked Sendable {
             number: s, index: IndexPages(file: pagesByFile[first]), heap: HeapPages(file: pagesByFile[first + 1]),
             changes: HeapPages(file: pagesByFile[first + 2]))
     }
+
     /// Every shard through its pages, in shard order.
     var allPages: LazyMapSequence<Range<Int>, ShardPages> { (0..<shards.count).lazy.map { self.pages(ofShard: $0) } }
-    @inline(__always) func heapPages(ofShard s: Int) -> MappedPages { pagesByFile[s * Shard.filesPerShard + 1] }
-    @inline(__always) func changesPages(ofShard s: Int) -> MappedPages { pagesByFile[s * Shard.filesPerShard + 2] }
 
     @inline(__always) func shard(of hash: UInt64) -> Int {
         shardBits == 0 ? 0 : Int(truncatingIfNeeded: hash >> UInt64(64 - shardBits))

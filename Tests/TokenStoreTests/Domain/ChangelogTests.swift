@@ -187,7 +187,7 @@ private typealias F = DomainFixture
             let bob = try #require(try bobID.withUTF8 { try registry.user(UnsafeRawBufferPointer($0), create: false) })
             try annID.withUTF8 { ann in
                 let (_, record) = try #require(try registry.user(UnsafeRawBufferPointer(ann), create: false))
-                let oldest = ChangeRecord(file: registry.store.shards[0].changes.file, offset: record.oldestChange)
+                let oldest = ChangeRecord(file: registry.store.pages(ofShard: 0).changes.file, offset: record.oldestChange)
                 // Point the oldest entry at bob's entry, keeping its old check.
                 oldest.set(UInt32(bob.record.oldestChange >> 4), 12)
             }
@@ -205,7 +205,7 @@ private typealias F = DomainFixture
             var annID = "ann"
             try annID.withUTF8 { ann in
                 let (_, record) = try #require(try registry.user(UnsafeRawBufferPointer(ann), create: false))
-                let oldest = ChangeRecord(file: registry.store.shards[0].changes.file, offset: record.oldestChange)
+                let oldest = ChangeRecord(file: registry.store.pages(ofShard: 0).changes.file, offset: record.oldestChange)
                 oldest.set(UInt16(truncatingIfNeeded: oldest.u16(6) ^ 0x5A5A), 6)  // the link's check no longer holds
             }
             let error = #expect(throws: TokenStoreError.self) {

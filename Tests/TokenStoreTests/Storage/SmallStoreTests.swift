@@ -83,35 +83,40 @@ import Glibc
         #expect((0..<64).allSatisfy { !m.hasFiles($0) })
     }
 
+    /// A store of `records` registrations, closed, in `dir`; returns its path.
+    static func closedStore(in dir: ScratchDirectory, records: Int) throws -> String {
+        let path = dir.sub("store")
+        let store = try TokenStore(path: path, options: options())
+        for i in 0..<records { try register(store, i) }
+        try store.close()
+        return path
+    }
+
+    /// Reopens the store and checks that it holds `records` registrations and verifies clean.
+    static func expectReopens(_ path: String, holding records: Int) throws {
+        let reopened = try TokenStore(path: path, options: options())
+        defer { try? reopened.close() }
+        #expect(try reopened.count() == records)
+        #expect(try reopened.verify() == [])
+    }
+
     @Test func aNewStoreWithAHandfulOfRecordsStaysWellUnderOneMegabyte() throws {
         let dir = ScratchDirectory("small-handful")
-        let path = dir.sub("store")
-        let store = try TokenStore(path: path, options: SmallStoreTests.options())
-        for i in 0..<5 { try SmallStoreTests.register(store, i) }
-        try store.close()
+        let path = try SmallStoreTests.closedStore(in: dir, records: 5)
         // Each written shard's files take the pages its records need: a shard in memory
         // reserves no worst-case bytes for a write, so its files are created small.
         #expect(try SmallStoreTests.allocatedBytes(path) < 512 << 10)
-        let reopened = try TokenStore(path: path, options: SmallStoreTests.options())
-        defer { try? reopened.close() }
-        #expect(try reopened.count() == 5)
-        #expect(try reopened.verify() == [])
+        try SmallStoreTests.expectReopens(path, holding: 5)
     }
 
     @Test func aThousandRecordStoreGrowsItsFilesWithItsRecords() throws {
         let dir = ScratchDirectory("small-thousand")
-        let path = dir.sub("store")
-        let store = try TokenStore(path: path, options: SmallStoreTests.options())
-        for i in 0..<1000 { try SmallStoreTests.register(store, i) }
-        try store.close()
+        let path = try SmallStoreTests.closedStore(in: dir, records: 1000)
         // Every shard is written, each with files of a few pages (about 2 MiB in all), far
         // below the 26 MB that 64 shards of fixed-size files and a 16 MiB segment took.
         #expect(try SmallStoreTests.shardsWithFiles(path).count == 64)
         #expect(try SmallStoreTests.allocatedBytes(path) < 4 << 20)
-        let reopened = try TokenStore(path: path, options: SmallStoreTests.options())
-        defer { try? reopened.close() }
-        #expect(try reopened.count() == 1000)
-        #expect(try reopened.verify() == [])
+        try SmallStoreTests.expectReopens(path, holding: 1000)
     }
 
     /// Registers records until one writes a shard that has no files yet; returns it.
